@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages credsync needs, only those that are missing.
+# As root it uses apt-get directly; otherwise sudo (or tells you what to run).
+set -eu
+packages=(
+    build-essential pkg-config python3
+    postgresql-15 postgresql-server-dev-15 postgresql-contrib
+    libpq-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev
+    curl
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} = 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "run as root: apt-get install ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Debian's postgresql-common creates and starts a "main" cluster on install;
+# we never use it (tests start their own), so don't let it be created.
+if [ ! -e /etc/postgresql-common/createcluster.conf ] || ! grep -q '^create_main_cluster = false' /etc/postgresql-common/createcluster.conf; then
+    $sudo mkdir -p /etc/postgresql-common/createcluster.d
+    echo 'create_main_cluster = false' | $sudo tee /etc/postgresql-common/createcluster.d/credsync.conf >/dev/null
+fi
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

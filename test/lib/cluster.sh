@@ -1,0 +1,98 @@
+# Throwaway PostgreSQL clusters for tests, benchmarks and `make start`.
+#
+# PostgreSQL refuses to run as root, so when we are root every server-side
+# command runs as the `postgres` OS user; a non-root developer runs them as
+# themselves. Source this file, then:
+#
+#   cluster_new DIR [PORT]   initdb DIR, pick a free port, write settings
+#   cluster_start DIR        start it and wait until it accepts connections
+#   cluster_stop DIR         fast shutdown
+#   cluster_kill9 DIR        kill -9 the postmaster (crash tests)
+#   cluster_env DIR          export PGHOST/PGPORT/PGUSER/PGDATABASE for DIR
+#   cluster_conninfo DIR     a libpq conninfo string for DIR
+#
+# Clients (psql, pg_regress, our programs) may run as root: they connect over
+# the cluster's own Unix socket directory DIR/sock as database user `postgres`.
+
+PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
+
+as_pg() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# A TCP port nobody listens on (the OS picks it; races are unlikely in tests).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Make a fresh directory the server user can own.
+pg_owned_tmpdir() {
+    local d
+    d=$(mktemp -d "${TMPDIR:-/tmp}/credsync-${1:-pg}.XXXXXX")
+    chmod 755 "$d"
+    [ "$(id -u)" = 0 ] && chown postgres: "$d"
+    echo "$d"
+}
+
+cluster_new() {
+    local dir=$1 port=${2:-$(free_port)}
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+    chmod 700 "$dir"
+    as_pg "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust --no-sync >/dev/null || return 1
+    mkdir -p "$dir/sock"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir/sock"
+    # The parent directory must be traversable by root clients only; keep it 711.
+    chmod 711 "$dir"
+    as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<EOF
+port = $port
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$dir/sock'
+max_connections = 200
+fsync = on
+synchronous_commit = on
+log_min_messages = warning
+logging_collector = off
+EOF
+    echo "$port" >"$dir/port"
+}
+
+cluster_start() {
+    local dir=$1
+    as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/data/server.log" -w -t 60 start >/dev/null
+}
+
+cluster_stop() {
+    local dir=$1
+    as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+cluster_kill9() {
+    local dir=$1 pid
+    pid=$(head -1 "$dir/data/postmaster.pid" 2>/dev/null) || return 0
+    kill -9 "$pid" 2>/dev/null || true
+    # Children notice the postmaster is gone and exit; wait so the port is free.
+    for _ in $(seq 1 100); do
+        pgrep -f -- "-D $dir/data" >/dev/null 2>&1 || pgrep -P "$pid" >/dev/null 2>&1 || break
+        sleep 0.1
+    done
+}
+
+cluster_port() { cat "$1/port"; }
+
+cluster_env() {
+    export PGHOST="$1/sock" PGPORT=$(cluster_port "$1") PGUSER=postgres PGDATABASE=${PGDATABASE:-postgres}
+}
+
+cluster_conninfo() {
+    echo "host=$1/sock port=$(cluster_port "$1") user=postgres dbname=${2:-postgres}"
+}
+
+cluster_destroy() {
+    cluster_stop "$1"
+    rm -rf "$1"
+}
