@@ -17,7 +17,7 @@ report() {  # turn pg_regress lines "test x ... ok" into ok/not ok lines
         if [ "$status" = ok ]; then ok "$2/$name"; else not_ok "$2/$name (see build/$2/regression.diffs)"; fi
     done
 }
-make -s installcheck >build/regress/run.log 2>&1
+make -s installcheck ISOLATION= >build/regress/run.log 2>&1
 report build/regress/run.log regress
 [ -f build/regress/regression.diffs ] && head -c 20000 build/regress/regression.diffs
 if [ -n "$(ls test/specs/*.spec 2>/dev/null)" ]; then
