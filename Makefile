@@ -26,10 +26,10 @@ ISOLATION_OPTS = --inputdir=test --outputdir=build/isolation
 PG_CPPFLAGS += -Iextension/src
 PG_CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-register -Wno-unused-parameter \
                -Wno-missing-field-initializers
-SHLIB_LINK  += -lstdc++
+SHLIB_LINK  += -lstdc++ -lcrypto
 # No JIT bitcode: the extension is SPI-bound, and bitcode would need clang flags
 # kept in step with g++'s.
-with_llvm = no
+override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -1,0 +1,152 @@
+// Administrator functions: set_quota, compact, drop_user.
+#include "errors.h"
+#include "settings.h"
+#include "spi.h"
+#include "validate.h"
+
+namespace credsync {
+
+static Statement upsert_quota = {
+    "INSERT INTO credsync.quotas (user_id, max_bytes, max_items) VALUES ($1, $2, $3)"
+    " ON CONFLICT (user_id) DO UPDATE SET max_bytes = EXCLUDED.max_bytes, max_items = EXCLUDED.max_items",
+    3, {TEXTOID, INT8OID, INT8OID}, nullptr};
+
+static Statement delete_quota = {
+    "DELETE FROM credsync.quotas WHERE user_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}, nullptr};
+
+// Zones with tombstones older than the cutoff, in key order: compact() locks
+// them one by one in this order, so two compactions cannot deadlock, and a
+// push (which locks one zone) only ever waits for one zone's compaction.
+static Statement zones_to_compact = {
+    "SELECT DISTINCT user_id, zone FROM credsync.records"
+    " WHERE deleted AND written_at OPERATOR(pg_catalog.<) $1"
+    " ORDER BY user_id, zone",
+    1, {TIMESTAMPTZOID}, nullptr};
+
+static Statement lock_zone = {
+    "SELECT 1 FROM credsync.zones"
+    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2 FOR UPDATE",
+    2, {TEXTOID, TEXTOID}, nullptr};
+
+static Statement compact_zone = {
+    "WITH removed AS ("
+    "  DELETE FROM credsync.records"
+    "   WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
+    "     AND deleted AND written_at OPERATOR(pg_catalog.<) $3"
+    "  RETURNING gencount),"
+    " raised AS ("
+    "  UPDATE credsync.zones"
+    "     SET horizon = pg_catalog.int8larger(horizon, (SELECT pg_catalog.max(gencount) FROM removed))"
+    "   WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
+    "     AND EXISTS (SELECT FROM removed))"
+    " SELECT pg_catalog.count(*) FROM removed",
+    3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}, nullptr};
+
+static Statement forget_ops = {
+    "DELETE FROM credsync.ops WHERE created_at OPERATOR(pg_catalog.<) $1", 1, {TIMESTAMPTZOID}, nullptr};
+
+static Statement drop_user_rows = {
+    "WITH z AS (DELETE FROM credsync.zones WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
+    " r AS (DELETE FROM credsync.records WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
+    " t AS (DELETE FROM credsync.tokens WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
+    " o AS (DELETE FROM credsync.ops WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
+    " q AS (DELETE FROM credsync.quotas WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1)"
+    " SELECT (SELECT pg_catalog.count(*) FROM z) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM r)"
+    "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM t)"
+    "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM o)"
+    "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM q)",
+    1, {TEXTOID}, nullptr};
+
+static void connect_spi()
+{
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "credsync: SPI_connect failed");
+}
+
+static TimestampTz now_minus(Interval *age)
+{
+    return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+                                                   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+                                                   PointerGetDatum(age)));
+}
+
+static bool interval_negative(Interval *span)
+{
+    Interval zero = {0, 0, 0};
+    return DatumGetBool(DirectFunctionCall2(interval_lt, PointerGetDatum(span), PointerGetDatum(&zero)));
+}
+
+}  // namespace credsync
+
+using namespace credsync;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(credsync_set_quota);
+Datum credsync_set_quota(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) < 0)
+        raise_bad_argument("max_bytes", "max_bytes must be NULL or 0 or more");
+    if (!PG_ARGISNULL(2) && PG_GETARG_INT64(2) < 0)
+        raise_bad_argument("max_items", "max_items must be NULL or 0 or more");
+    connect_spi();
+    if (PG_ARGISNULL(1) && PG_ARGISNULL(2)) {
+        Datum values[1] = {PointerGetDatum(user_id)};
+        spi_run(delete_quota, values, nullptr, false, SPI_OK_DELETE);
+    } else {
+        Datum values[3] = {PointerGetDatum(user_id), PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1),
+                           PG_ARGISNULL(2) ? (Datum)0 : PG_GETARG_DATUM(2)};
+        char nulls[3] = {' ', PG_ARGISNULL(1) ? 'n' : ' ', PG_ARGISNULL(2) ? 'n' : ' '};
+        spi_run(upsert_quota, values, nulls, false, SPI_OK_INSERT);
+    }
+    SPI_finish();
+    PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(credsync_compact);
+Datum credsync_compact(PG_FUNCTION_ARGS)
+{
+    Interval *keep = PG_GETARG_INTERVAL_P(0);
+    if (PG_ARGISNULL(0))
+        raise_bad_argument("keep", "keep must not be NULL");
+    if (interval_negative(keep))
+        raise_bad_argument("keep", "keep must not be negative");
+    TimestampTz tombstone_cutoff = now_minus(keep);
+    // Op ids are kept for the larger of keep and credsync.op_retention.
+    Interval retention = {static_cast<TimeOffset>(settings.op_retention_seconds) * USECS_PER_SEC, 0, 0};
+    TimestampTz op_cutoff = Min(tombstone_cutoff, now_minus(&retention));
+
+    connect_spi();
+    Datum cutoff[1] = {TimestampTzGetDatum(tombstone_cutoff)};
+    uint64 zone_count = spi_run(zones_to_compact, cutoff, nullptr, false, SPI_OK_SELECT);
+    SPITupleTable *zones = SPI_tuptable;
+    int64 removed = 0;
+    for (uint64 i = 0; i < zone_count; i++) {
+        bool isnull;
+        Datum key[3] = {SPI_getbinval(zones->vals[i], zones->tupdesc, 1, &isnull),
+                        SPI_getbinval(zones->vals[i], zones->tupdesc, 2, &isnull),
+                        TimestampTzGetDatum(tombstone_cutoff)};
+        spi_run(lock_zone, key, nullptr, false, SPI_OK_SELECT);
+        spi_run(compact_zone, key, nullptr, false, SPI_OK_SELECT);
+        removed += spi_int64(0, 1);
+    }
+    Datum op_values[1] = {TimestampTzGetDatum(op_cutoff)};
+    removed += static_cast<int64>(spi_run(forget_ops, op_values, nullptr, false, SPI_OK_DELETE));
+    SPI_finish();
+    PG_RETURN_INT64(removed);
+}
+
+PG_FUNCTION_INFO_V1(credsync_drop_user);
+Datum credsync_drop_user(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    connect_spi();
+    Datum values[1] = {PointerGetDatum(user_id)};
+    spi_run(drop_user_rows, values, nullptr, false, SPI_OK_SELECT);
+    int64 removed = spi_int64(0, 1);
+    SPI_finish();
+    PG_RETURN_INT64(removed);
+}
+
+}  // extern "C"

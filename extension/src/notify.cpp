@@ -1,0 +1,80 @@
+#include "notify.h"
+
+#include "crypto.h"
+#include "errors.h"
+#include "settings.h"
+#include "spi.h"
+#include "validate.h"
+
+namespace credsync {
+
+static Statement read_secret = {
+    "SELECT secret FROM credsync.install_secret", 0, {}, nullptr};
+
+// The secret never changes while a database exists, so each backend reads it once.
+static uint8_t secret_bytes[kSha256Bytes];
+static bool secret_loaded = false;
+
+static const uint8_t *installation_secret()
+{
+    if (!secret_loaded) {
+        spi_run(read_secret, nullptr, nullptr, true, SPI_OK_SELECT);
+        bool isnull;
+        Datum d = SPI_processed == 1 ? spi_value(0, 1, &isnull) : (Datum)0;
+        if (SPI_processed != 1 || isnull)
+            elog(ERROR, "credsync: the installation secret is missing");
+        bytea *secret = DatumGetByteaPP(d);
+        if (VARSIZE_ANY_EXHDR(secret) != kSha256Bytes)
+            elog(ERROR, "credsync: the installation secret has the wrong size");
+        memcpy(secret_bytes, VARDATA_ANY(secret), kSha256Bytes);
+        secret_loaded = true;
+    }
+    return secret_bytes;
+}
+
+char *notify_key_for(text *user_id, text *zone)
+{
+    const uint8_t *secret = installation_secret();
+    int user_len = VARSIZE_ANY_EXHDR(user_id);
+    int zone_len = VARSIZE_ANY_EXHDR(zone);
+    // user_id || 0x00 || zone: the user id has no NUL, so the split is unambiguous.
+    char *message = static_cast<char *>(palloc(user_len + 1 + zone_len));
+    memcpy(message, VARDATA_ANY(user_id), user_len);
+    message[user_len] = '\0';
+    memcpy(message + user_len + 1, VARDATA_ANY(zone), zone_len);
+
+    uint8_t mac[kSha256Bytes];
+    if (!hmac_sha256(secret, kSha256Bytes, message, user_len + 1 + zone_len, mac))
+        elog(ERROR, "credsync: HMAC-SHA-256 failed");
+    char *key = static_cast<char *>(palloc(kNotifyKeyHexChars + 1));
+    to_hex(mac, kNotifyKeyHexChars / 2, key);
+    pfree(message);
+    return key;
+}
+
+void notify_push(text *user_id, text *zone, int64 gencount)
+{
+    if (!settings.notify)
+        return;
+    char *key = notify_key_for(user_id, zone);
+    Async_Notify("credsync", psprintf("%s " INT64_FORMAT, key, gencount));
+}
+
+}  // namespace credsync
+
+extern "C" {
+PG_FUNCTION_INFO_V1(credsync_notify_key);
+Datum credsync_notify_key(PG_FUNCTION_ARGS)
+{
+    text *user_id = credsync::user_id_arg(fcinfo, 0);
+    text *zone = credsync::zone_arg(fcinfo, 1);
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "credsync: SPI_connect failed");
+    char *key = credsync::notify_key_for(user_id, zone);
+    text *result = (text *)SPI_palloc(VARHDRSZ + credsync::kNotifyKeyHexChars);
+    SET_VARSIZE(result, VARHDRSZ + credsync::kNotifyKeyHexChars);
+    memcpy(VARDATA(result), key, credsync::kNotifyKeyHexChars);
+    SPI_finish();
+    PG_RETURN_TEXT_P(result);
+}
+}

@@ -1,0 +1,105 @@
+#include "oplog.h"
+
+#include "errors.h"
+#include "guard.h"
+#include "spi.h"
+
+namespace credsync {
+
+static Statement insert_op = {
+    "INSERT INTO credsync.ops (user_id, zone, op_id, request_sha256, items, gencounts)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    6, {TEXTOID, TEXTOID, UUIDOID, BYTEAOID, UUIDARRAYOID, INT8ARRAYOID}, nullptr};
+
+static Statement select_op = {
+    "SELECT request_sha256, items, gencounts FROM credsync.ops"
+    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
+    "   AND op_id OPERATOR(pg_catalog.=) $3",
+    3, {TEXTOID, TEXTOID, UUIDOID}, nullptr};
+
+void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes])
+{
+    run_guarded("op id fingerprint", [&] {
+        Sha256 hash;
+        static const char version[] = "credsync push v1";
+        hash.update(version, sizeof version);
+        for (int i = 0; i < request.count; i++) {
+            const PushRecord &r = request.records[i];
+            uint8_t flags = (r.item_given ? 1 : 0) | (r.blob ? 2 : 0) | (r.has_if_match ? 4 : 0);
+            hash.update(&flags, 1);
+            if (r.item_given)
+                hash.update(r.item.data, UUID_LEN);
+            if (r.blob) {
+                uint64_t len = VARSIZE_ANY_EXHDR(r.blob);
+                hash.update(&len, sizeof len);
+                hash.update(VARDATA_ANY(r.blob), len);
+            }
+            if (r.has_if_match)
+                hash.update(&r.if_match, sizeof r.if_match);
+        }
+        hash.finish(out);
+    });
+}
+
+static bytea *bytea_of(const uint8_t *bytes, size_t len)
+{
+    bytea *b = static_cast<bytea *>(palloc(VARHDRSZ + len));
+    SET_VARSIZE(b, VARHDRSZ + len);
+    memcpy(VARDATA(b), bytes, len);
+    return b;
+}
+
+bool remember_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes],
+                 const PushResult &result)
+{
+    Datum *items = static_cast<Datum *>(palloc(sizeof(Datum) * result.count));
+    Datum *gencounts = static_cast<Datum *>(palloc(sizeof(Datum) * result.count));
+    for (int i = 0; i < result.count; i++) {
+        items[i] = UUIDPGetDatum(&result.items[i]);
+        gencounts[i] = Int64GetDatum(result.gencounts[i]);
+    }
+    Datum values[6] = {
+        PointerGetDatum(request.user_id),
+        PointerGetDatum(request.zone),
+        UUIDPGetDatum(const_cast<pg_uuid_t *>(&request.op_id)),
+        PointerGetDatum(bytea_of(fingerprint, kSha256Bytes)),
+        PointerGetDatum(construct_array(items, result.count, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR)),
+        PointerGetDatum(construct_array(gencounts, result.count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
+    };
+    return spi_run(insert_op, values, nullptr, false, SPI_OK_INSERT) == 1;
+}
+
+PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes])
+{
+    Datum values[3] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
+                       UUIDPGetDatum(const_cast<pg_uuid_t *>(&request.op_id))};
+    if (spi_run(select_op, values, nullptr, false, SPI_OK_SELECT) != 1)
+        elog(ERROR, "credsync: remembered op id vanished");
+    bool isnull;
+    bytea *stored = DatumGetByteaPP(spi_value(0, 1, &isnull));
+    if (VARSIZE_ANY_EXHDR(stored) != kSha256Bytes ||
+        memcmp(VARDATA_ANY(stored), fingerprint, kSha256Bytes) != 0) {
+        char *op = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(const_cast<pg_uuid_t *>(&request.op_id))));
+        raise_with_detail(kOpReused, op, "op_id was already used for a different request");
+    }
+    ArrayType *items = DatumGetArrayTypeP(spi_value(0, 2, &isnull));
+    ArrayType *gencounts = DatumGetArrayTypeP(spi_value(0, 3, &isnull));
+    Datum *item_datums, *gencount_datums;
+    int n_items, n_gencounts;
+    deconstruct_array(items, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &item_datums, nullptr, &n_items);
+    deconstruct_array(gencounts, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &gencount_datums, nullptr,
+                      &n_gencounts);
+    if (n_items != n_gencounts)
+        elog(ERROR, "credsync: remembered op id is malformed");
+    PushResult result;
+    result.count = n_items;
+    result.items = static_cast<pg_uuid_t *>(SPI_palloc(sizeof(pg_uuid_t) * n_items));
+    result.gencounts = static_cast<int64 *>(SPI_palloc(sizeof(int64) * n_items));
+    for (int i = 0; i < n_items; i++) {
+        result.items[i] = *DatumGetUUIDP(item_datums[i]);
+        result.gencounts[i] = DatumGetInt64(gencount_datums[i]);
+    }
+    return result;
+}
+
+}  // namespace credsync

@@ -1,0 +1,24 @@
+// Op ids make a push idempotent: the first push with a given (user, zone,
+// op_id) is remembered with a fingerprint of the request and its result, in
+// the same transaction as its effects; a repeat returns that result, and the
+// same op id with a different request is CS422.
+#pragma once
+#include "crypto.h"
+#include "push.h"
+
+namespace credsync {
+
+// SHA-256 over the request as the client sent it (given item ids, blobs,
+// if_match values; not the ids the server generated). sync_push,
+// sync_push_many and sync_delete of the same records fingerprint alike.
+void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes]);
+
+// Records the op with its result; false if the op id is already known.
+// SPI must be connected and the zone row locked.
+bool remember_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes],
+                 const PushResult &result);
+
+// The remembered result of a known op id, or CS422 if its fingerprint differs.
+PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes]);
+
+}  // namespace credsync

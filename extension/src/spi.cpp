@@ -1,0 +1,46 @@
+#include "spi.h"
+
+namespace credsync {
+
+static SPIPlanPtr prepared(Statement &stmt)
+{
+    if (stmt.plan == nullptr) {
+        SPIPlanPtr plan = SPI_prepare(stmt.sql, stmt.nargs, stmt.argtypes);
+        if (plan == nullptr)
+            elog(ERROR, "credsync: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        if (SPI_keepplan(plan) != 0)
+            elog(ERROR, "credsync: SPI_keepplan failed");
+        stmt.plan = plan;
+    }
+    return stmt.plan;
+}
+
+uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected,
+               long max_rows)
+{
+    int rc = SPI_execute_plan(prepared(stmt), const_cast<Datum *>(values), nulls, read_only, max_rows);
+    if (rc != expected)
+        elog(ERROR, "credsync: unexpected SPI result %s", SPI_result_code_string(rc));
+    return SPI_processed;
+}
+
+Datum spi_value(uint64 row, int col, bool *isnull)
+{
+    return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+int64 spi_int64(uint64 row, int col)
+{
+    bool isnull;
+    Datum d = spi_value(row, col, &isnull);
+    return isnull ? 0 : DatumGetInt64(d);
+}
+
+bool spi_bool(uint64 row, int col)
+{
+    bool isnull;
+    Datum d = spi_value(row, col, &isnull);
+    return isnull ? false : DatumGetBool(d);
+}
+
+}  // namespace credsync

@@ -1,0 +1,28 @@
+// SPI statements prepared once per backend and kept (SPI_keepplan).
+//
+// Each statement is a static Statement in the file that uses it; its plan
+// is prepared on first execution. Plain C-style code: SPI raises ERRORs.
+#pragma once
+#include "pg.h"
+
+namespace credsync {
+
+struct Statement {
+    const char *sql;
+    int nargs;
+    Oid argtypes[8];
+    SPIPlanPtr plan;  // nullptr until first use
+};
+
+// Runs the statement (SPI must be connected); raises an ERROR unless SPI
+// answers `expected` (SPI_OK_SELECT, SPI_OK_INSERT_RETURNING, ...).
+// read_only: use the caller's snapshot (STABLE functions).
+uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected,
+               long max_rows = 0);
+
+// Column `col` (1-based) of row `row` of SPI_tuptable.
+Datum spi_value(uint64 row, int col, bool *isnull);
+int64 spi_int64(uint64 row, int col);   // NULL reads as 0
+bool spi_bool(uint64 row, int col);      // NULL reads as false
+
+}  // namespace credsync
