@@ -43,7 +43,7 @@ cluster_new() {
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir"
     chmod 700 "$dir"
-    as_pg "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust --no-sync >/dev/null || return 1
+    as_pg "$PG_BINDIR/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null || return 1
     mkdir -p "$dir/sock"
     [ "$(id -u)" = 0 ] && chown postgres: "$dir/sock"
     # The parent directory must be traversable by root clients only; keep it 711.
