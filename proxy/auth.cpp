@@ -1,0 +1,64 @@
+#include "auth.h"
+
+#include "codec.h"
+#include "queries.h"
+
+#include <strings.h>
+
+namespace credsync {
+
+namespace {
+
+ApiError unauthorized(const std::string &msg)
+{
+    // The handler boundary adds WWW-Authenticate: Bearer to every 401.
+    return ApiError(401, "unauthorized", msg);
+}
+
+constexpr size_t kMaxCacheEntries = 100000;
+
+}  // namespace
+
+std::string TokenAuth::user_for(const std::string &authorization)
+{
+    if (authorization.empty()) throw unauthorized("missing bearer token");
+    if (authorization.size() < 7 || strncasecmp(authorization.c_str(), "Bearer ", 7) != 0)
+        throw unauthorized("the Authorization header must be 'Bearer <token>'");
+    std::string token = authorization.substr(7);
+    while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+    while (!token.empty() && token.back() == ' ') token.pop_back();
+    if (token.empty() || token.size() > 1024) throw unauthorized("invalid bearer token");
+    for (char c : token)
+        if (c <= 0x20 || c >= 0x7f) throw unauthorized("invalid bearer token");
+
+    std::string key = sha256(token);
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = cache_.find(key);
+        if (it != cache_.end() && it->second.expires > now) {
+            if (it->second.user.empty()) throw unauthorized("unknown or revoked token");
+            return it->second.user;
+        }
+    }
+    std::string user;
+    {
+        auto lease = pool_.acquire();
+        Result r = lease->run(queries::token_user, {Param::text(token)});
+        if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) user = PQgetvalue(r.get(), 0, 0);
+    }
+    if (ttl_.count() > 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (cache_.size() >= kMaxCacheEntries) {
+            for (auto it = cache_.begin(); it != cache_.end();)
+                it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
+            if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+        }
+        // The lookup's start time bounds the age of the answer.
+        cache_[key] = Entry{user, now + ttl_};
+    }
+    if (user.empty()) throw unauthorized("unknown or revoked token");
+    return user;
+}
+
+}  // namespace credsync

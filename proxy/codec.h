@@ -1,0 +1,41 @@
+// Encodings at the HTTP edge: base64 (strict), uuids, zone names, hex, integers,
+// and PostgreSQL binary values. Pure functions, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace credsync {
+
+// Standard base64 with padding. decode accepts only the canonical encoding
+// (no whitespace, no missing or extra padding, no stray bits), so that one blob
+// has exactly one spelling.
+std::string base64_encode(const std::string &bytes);
+std::optional<std::string> base64_decode(const std::string &text);
+
+// "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", hex digits of either case.
+bool is_uuid(const std::string &s);
+// Lower-case canonical form of a valid uuid.
+std::string uuid_lower(const std::string &s);
+// A random (version 4) uuid from OpenSSL's CSPRNG.
+std::string random_uuid();
+// 16 raw bytes -> canonical text.
+std::string uuid_from_bytes(const unsigned char *b);
+
+// 1..64 characters of [A-Za-z0-9_.-].
+bool is_zone(const std::string &s);
+
+std::string to_hex(const unsigned char *b, size_t n);
+std::string sha256(const std::string &data);
+
+// A whole decimal integer in [lo, hi]; no sign except '-', no spaces, no '+'.
+std::optional<long long> parse_int(const std::string &s, long long lo, long long hi);
+// A PostgreSQL setting like "1MB", "1024kB", "1048576" in bytes (or a plain count).
+std::optional<long long> parse_setting_bytes(const std::string &s);
+
+// PostgreSQL binary send formats.
+int64_t be_int64(const char *p);
+void put_be32(std::string &out, int32_t v);
+
+}  // namespace credsync

@@ -1,0 +1,159 @@
+#include "listener.h"
+
+#include "log.h"
+#include "pool.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+namespace credsync {
+
+Listener::Listener(std::string conninfo, int max_waiters)
+    : conninfo_(std::move(conninfo)), max_waiters_(max_waiters)
+{
+    if (pipe2(wake_fd_, O_CLOEXEC | O_NONBLOCK) != 0) wake_fd_[0] = wake_fd_[1] = -1;
+}
+
+Listener::~Listener()
+{
+    stop();
+    for (int fd : wake_fd_)
+        if (fd >= 0) close(fd);
+}
+
+void Listener::start() { thread_ = std::thread([this] { run(); }); }
+
+void Listener::stop()
+{
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+    }
+    wake_all();
+    if (wake_fd_[1] >= 0) {
+        char c = 1;
+        ssize_t ignored = write(wake_fd_[1], &c, 1);
+        (void)ignored;
+    }
+    if (thread_.joinable()) thread_.join();
+}
+
+int Listener::waiters()
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(waiters_.size());
+}
+
+void Listener::wake(const std::string &key)
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    auto range = waiters_.equal_range(key);
+    for (auto it = range.first; it != range.second; ++it) {
+        it->second->woken_ = true;
+        it->second->cv_.notify_one();
+    }
+}
+
+void Listener::wake_all()
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto &kv : waiters_) {
+        kv.second->woken_ = true;
+        kv.second->cv_.notify_one();
+    }
+}
+
+Listener::Waiter::Waiter(Listener &l, const std::string &key) : l_(l), key_(key)
+{
+    std::lock_guard<std::mutex> lock(l_.mu_);
+    if (l_.stopping_ || static_cast<int>(l_.waiters_.size()) >= l_.max_waiters_) return;
+    it_ = l_.waiters_.emplace(key_, this);
+    registered_ = true;
+}
+
+Listener::Waiter::~Waiter()
+{
+    if (!registered_) return;
+    std::lock_guard<std::mutex> lock(l_.mu_);
+    l_.waiters_.erase(it_);
+}
+
+void Listener::Waiter::arm()
+{
+    std::lock_guard<std::mutex> lock(l_.mu_);
+    woken_ = false;
+}
+
+bool Listener::Waiter::wait_until(std::chrono::steady_clock::time_point deadline)
+{
+    std::unique_lock<std::mutex> lock(l_.mu_);
+    // While stopping, report "not woken" so the caller answers at once.
+    bool woken = cv_.wait_until(lock, deadline, [&] { return woken_ || l_.stopping_; });
+    return woken && !l_.stopping_;
+}
+
+void Listener::run()
+{
+    PGconn *conn = nullptr;
+    bool logged_down = false;
+    auto stopping = [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return stopping_;
+    };
+    // Sleeps up to ms, returning early when stop() is called.
+    auto nap = [&](int ms) {
+        pollfd p{wake_fd_[0], POLLIN, 0};
+        ::poll(&p, 1, ms);
+    };
+    while (!stopping()) {
+        if (!conn) {
+            conn = connect_db(conninfo_, "credsync-proxy-listener");
+            PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync") : nullptr;
+            bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+            if (r) PQclear(r);
+            if (!ok) {
+                if (!logged_down) log_line("long-poll listener: cannot LISTEN, retrying every second");
+                logged_down = true;
+                PQfinish(conn);
+                conn = nullptr;
+                nap(1000);
+                continue;
+            }
+            connected_ = true;
+            logged_down = false;
+            log_line("long-poll listener: listening");
+            // Pushes may have committed while we were not listening.
+            wake_all();
+        }
+        pollfd p[2] = {{PQsocket(conn), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
+        int n = ::poll(p, 2, 5000);
+        if (n < 0 && errno != EINTR) break;
+        if (p[0].revents || n == 0) {
+            // On a timeout too: PQconsumeInput notices a dead connection only
+            // if data or an error arrives; a silent loss is caught by the
+            // server's own TCP keepalives or the next restart.
+            if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+                log_line("long-poll listener: connection lost");
+                connected_ = false;
+                PQfinish(conn);
+                conn = nullptr;
+                wake_all();
+                nap(200);
+                continue;
+            }
+            while (PGnotify *note = PQnotifies(conn)) {
+                std::string payload = note->extra ? note->extra : "";
+                PQfreemem(note);
+                wake(payload.substr(0, payload.find(' ')));
+            }
+        }
+    }
+    connected_ = false;
+    if (conn) PQfinish(conn);
+}
+
+}  // namespace credsync

@@ -1,0 +1,112 @@
+// credsync-proxy: serves PROTOCOL.md's HTTP API on top of the credsync
+// extension. Wiring only: flags, the pool, the long-poll listener, the HTTP
+// server, metrics gauges, signals.
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+#include "pool.h"
+#include "routes.h"
+
+#include <csignal>
+#include <pthread.h>
+#include <thread>
+
+using namespace credsync;
+
+namespace {
+
+// Logs whether the database and the extension are there; the proxy serves
+// either way (503 until the database answers), so this is only a hint.
+void check_database(const std::string &conninfo)
+{
+    PGconn *c = connect_db(conninfo, "credsync-proxy");
+    if (PQstatus(c) != CONNECTION_OK) {
+        log_line("warning: database not reachable yet; answering 503 until it is");
+    } else {
+        PGresult *r = PQexec(c, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'credsync'");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            log_line(std::string("database reachable, extension credsync ") + PQgetvalue(r, 0, 0));
+        else
+            log_line("warning: extension credsync is not installed in this database");
+        PQclear(r);
+    }
+    PQfinish(c);
+}
+
+}  // namespace
+
+int main(int argc, char **argv)
+{
+    Config cfg = parse_flags(argc, argv);
+
+    // Writes to a closed socket must be errors, not a dead process.
+    std::signal(SIGPIPE, SIG_IGN);
+    // SIGTERM/SIGINT are taken by one thread with sigwait(); block them before
+    // any other thread exists so that every thread inherits the mask.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    check_database(cfg.db);
+    Pool pool(cfg.db, cfg.pool_size, cfg.pool_timeout_ms, cfg.statement_timeout_ms);
+    Listener listener(cfg.db, cfg.max_waiters);
+    TokenAuth auth(pool, cfg.token_cache_ms);
+    Api api(cfg, pool, listener);
+    HttpServer server(cfg, api, auth);
+    if (!server.valid()) {
+        log_line("error: cannot load --tls-cert/--tls-key");
+        return 1;
+    }
+
+    Metrics &m = metrics();
+    m.add_gauge("pool_size", "Database connections the pool may open.", [&] { return pool.stats().size; });
+    m.add_gauge("pool_open", "Database connections open.", [&] { return pool.stats().open; });
+    m.add_gauge("pool_in_use", "Database connections leased by requests.", [&] { return pool.stats().in_use; });
+    m.add_gauge("pool_waiting", "Requests waiting for a database connection.", [&] { return pool.stats().waiting; });
+    m.add_gauge("pool_timeouts", "Requests that got no connection in time (503), since start.",
+                [&] { return static_cast<double>(pool.stats().timeouts); });
+    m.add_gauge("pool_connect_failures", "Failed attempts to connect to the database, since start.",
+                [&] { return static_cast<double>(pool.stats().connect_failures); });
+    m.add_gauge("database_up", "1 when the last attempt to reach the database worked.",
+                [&] { return pool.database_up() ? 1 : 0; });
+    m.add_gauge("longpoll_waiters", "Pulls waiting for a push.", [&] { return listener.waiters(); });
+    m.add_gauge("longpoll_max_waiters", "Most pulls allowed to wait at once.", [&] { return listener.max_waiters(); });
+    m.add_gauge("longpoll_listener_up", "1 when the LISTEN connection is up.",
+                [&] { return listener.connected() ? 1 : 0; });
+
+    if (!server.bind()) {
+        log_line("error: cannot listen on " + cfg.listen_host + ":" + std::to_string(cfg.listen_port));
+        return 1;
+    }
+    listener.start();
+
+    std::thread signals([&] {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        log_line(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                 ", finishing requests in flight");
+        // Waiting long-polls answer at once, then the server stops accepting
+        // and lets in-flight requests finish.
+        listener.stop();
+        server.stop();
+    });
+
+    log_line("credsync-proxy ready on " + std::string(cfg.tls_cert.empty() ? "http" : "https") + "://" +
+             cfg.listen_host + ":" + std::to_string(cfg.listen_port) +
+             (cfg.open_registration ? " (open registration)" : ""));
+    server.serve();  // returns after stop(), once worker threads have finished
+    if (signals.joinable()) {
+        // serve() can also return on its own (listen socket error): wake the
+        // signal thread so it can be joined.
+        pthread_kill(signals.native_handle(), SIGTERM);
+        signals.join();
+    }
+    listener.stop();
+    log_line("credsync-proxy stopped");
+    return 0;
+}

@@ -1,0 +1,66 @@
+#include "queries.h"
+
+namespace credsync::queries {
+
+// Type oids (pg_type.h is server-side; these values are fixed by PostgreSQL).
+namespace oid {
+constexpr Oid boolean = 16, bytea = 17, int8 = 20, int4 = 23, text = 25, uuid = 2950;
+constexpr Oid bytea_array = 1001, int8_array = 1016, uuid_array = 2951;
+}  // namespace oid
+
+const Statement token_user = {"token_user", "SELECT credsync.token_user($1)", {oid::text}};
+
+const Statement issue_token = {"issue_token", "SELECT credsync.issue_token($1, $2)",
+                               {oid::text, oid::text}};
+
+const Statement account = {"account",
+                           "SELECT bytes, items, max_bytes, max_items FROM credsync.sync_account($1)",
+                           {oid::text}};
+
+// The settings exist once the extension's library is loaded in this session
+// (any credsync function call loads it); missing_ok covers the first call.
+const Statement limits = {"limits",
+                          "SELECT pg_catalog.current_setting('credsync.max_blob_bytes', true),"
+                          " pg_catalog.current_setting('credsync.max_batch_records', true)",
+                          {}};
+
+const Statement zones = {"zones",
+                         "SELECT zone, gencount, items, bytes FROM credsync.sync_zones($1)",
+                         {oid::text}};
+
+const Statement zone_state = {
+    "zone_state",
+    "SELECT gencount, digest, items, bytes, horizon FROM credsync.sync_state($1, $2)",
+    {oid::text, oid::text}};
+
+// Blobs travel as one binary bytea[] parameter: no hex or escape encoding of
+// ciphertext on the way in.
+const Statement push_many = {
+    "push_many",
+    "SELECT item, gencount FROM credsync.sync_push_many($1, $2, $3, $4, $5, $6)",
+    {oid::text, oid::text, oid::uuid_array, oid::bytea_array, oid::int8_array, oid::uuid}};
+
+// Asked for in binary: uuid 16 bytes, gencount 8 bytes, deleted 1 byte, blob raw.
+const Statement pull = {
+    "pull",
+    "SELECT item, gencount, deleted, blob FROM credsync.sync_pull($1, $2, $3, $4, $5)",
+    {oid::text, oid::text, oid::int8, oid::int4, oid::boolean}};
+
+// "Are there records beyond this page?": one more row after the page's last
+// gencount. full_sync = true, because the question is about any record (a
+// tombstone counts) and must never be "expired".
+const Statement pull_beyond = {
+    "pull_beyond",
+    "SELECT 1 FROM credsync.sync_pull($1, $2, $3, 1, true)",
+    {oid::text, oid::text, oid::int8}};
+
+const Statement delete_item = {"delete_item",
+                               "SELECT credsync.sync_delete($1, $2, $3, $4, $5)",
+                               {oid::text, oid::text, oid::uuid, oid::int8, oid::uuid}};
+
+const Statement notify_key = {"notify_key", "SELECT credsync.notify_key($1, $2)",
+                              {oid::text, oid::text}};
+
+const Statement ping = {"ping", "SELECT 1", {}};
+
+}  // namespace credsync::queries

@@ -1,0 +1,393 @@
+#include "routes.h"
+
+#include "codec.h"
+#include "metrics.h"
+#include "queries.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <limits>
+
+namespace credsync {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr long long kMaxPullRecords = 10000;
+constexpr long long kDefaultMaxBlobBytes = 1048576, kDefaultMaxBatchRecords = 1000;
+
+Reply json_reply(int status, const json &j)
+{
+    return Reply{status, j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json"};
+}
+
+long long int_at(const PGresult *r, int row, int col)
+{
+    return std::strtoll(PQgetvalue(r, row, col), nullptr, 10);
+}
+
+// A query parameter given at most once; nullopt when absent.
+std::optional<std::string> query_param(const httplib::Request &req, const char *name)
+{
+    size_t n = req.get_param_value_count(name);
+    if (n == 0) return std::nullopt;
+    if (n > 1) throw bad_request(std::string("query parameter '") + name + "' given more than once");
+    return req.get_param_value(name);
+}
+
+long long int_param(const httplib::Request &req, const char *name, long long dflt, long long lo, long long hi)
+{
+    auto v = query_param(req, name);
+    if (!v) return dflt;
+    auto n = parse_int(*v, lo, hi);
+    if (!n)
+        throw bad_request(std::string("query parameter '") + name + "' must be an integer in " +
+                          std::to_string(lo) + ".." + std::to_string(hi));
+    return *n;
+}
+
+void check_zone(const std::string &zone)
+{
+    if (!is_zone(zone)) throw bad_request("zone must be 1 to 64 characters of [A-Za-z0-9_.-]");
+}
+
+std::string uuid_array_text(const std::vector<std::optional<std::string>> &ids)
+{
+    std::string s = "{";
+    for (size_t i = 0; i < ids.size(); i++) {
+        if (i) s += ',';
+        s += ids[i] ? *ids[i] : "NULL";
+    }
+    return s + "}";
+}
+
+std::string int8_array_text(const std::vector<std::optional<long long>> &v)
+{
+    std::string s = "{";
+    for (size_t i = 0; i < v.size(); i++) {
+        if (i) s += ',';
+        s += v[i] ? std::to_string(*v[i]) : "NULL";
+    }
+    return s + "}";
+}
+
+// PostgreSQL's binary array format for a one-dimensional bytea[]:
+// ndim, has-nulls flag, element oid, (length, lower bound), then each element
+// as a length (-1 for NULL) and its bytes.
+std::string bytea_array_binary(const std::vector<std::optional<std::string>> &blobs)
+{
+    size_t total = 20;
+    bool has_null = false;
+    for (auto &b : blobs) {
+        total += 4 + (b ? b->size() : 0);
+        if (!b) has_null = true;
+    }
+    std::string out;
+    out.reserve(total);
+    put_be32(out, 1);
+    put_be32(out, has_null ? 1 : 0);
+    put_be32(out, 17);  // bytea
+    put_be32(out, static_cast<int32_t>(blobs.size()));
+    put_be32(out, 1);
+    for (auto &b : blobs) {
+        if (!b) {
+            put_be32(out, -1);
+            continue;
+        }
+        put_be32(out, static_cast<int32_t>(b->size()));
+        out += *b;
+    }
+    return out;
+}
+
+long long zone_gencount(Lease &lease, const std::string &user, const std::string &zone)
+{
+    Result r = lease.run(queries::zone_state, {Param::text(user), Param::text(zone)});
+    return PQntuples(r.get()) == 1 ? int_at(r.get(), 0, 0) : 0;
+}
+
+}  // namespace
+
+Reply Api::handle(const RouteMatch &m, const httplib::Request &req, const std::string &user)
+{
+    switch (m.id) {
+    case RouteId::healthz: return healthz();
+    case RouteId::metrics: return Reply{200, metrics().render(), "text/plain; version=0.0.4"};
+    case RouteId::register_user: return register_user();
+    case RouteId::account: return account(user);
+    case RouteId::zones: return zones(user);
+    case RouteId::zone: return zone(user, m.zone);
+    case RouteId::push: return push(user, m.zone, req.body);
+    case RouteId::pull: return pull(user, m.zone, req);
+    case RouteId::delete_item: return delete_item(user, m.zone, m.item, req);
+    case RouteId::none: break;
+    }
+    throw ApiError(404, "not_found", "no such route");
+}
+
+Reply Api::healthz()
+{
+    auto lease = pool_.acquire();
+    lease->run(queries::ping, {});
+    return json_reply(200, {{"status", "ok"}});
+}
+
+Reply Api::register_user()
+{
+    // The server picks the user id, so nobody can register as an existing user.
+    std::string user = random_uuid();
+    auto lease = pool_.acquire();
+    Result r = lease->run(queries::issue_token, {Param::text(user), Param::text("open registration")});
+    if (PQntuples(r.get()) != 1 || PQgetisnull(r.get(), 0, 0))
+        throw ApiError(500, "internal", "internal error");
+    return json_reply(201, {{"user", user}, {"token", PQgetvalue(r.get(), 0, 0)}});
+}
+
+Reply Api::account(const std::string &user)
+{
+    auto lease = pool_.acquire();
+    Result a = lease->run(queries::account, {Param::text(user)});
+    if (PQntuples(a.get()) != 1) throw ApiError(500, "internal", "internal error");
+    // After sync_account the extension's library is loaded, so its settings
+    // (with their units, e.g. "1MB") are visible to current_setting().
+    Result l = lease->run(queries::limits, {});
+    auto setting = [&](int col, long long dflt) {
+        if (PQgetisnull(l.get(), 0, col)) return dflt;
+        auto v = parse_setting_bytes(PQgetvalue(l.get(), 0, col));
+        return v ? *v : dflt;
+    };
+    json body = {
+        {"user", user},
+        {"usage", {{"bytes", int_at(a.get(), 0, 0)}, {"items", int_at(a.get(), 0, 1)}}},
+        {"quota", {{"max_bytes", int_at(a.get(), 0, 2)}, {"max_items", int_at(a.get(), 0, 3)}}},
+        {"limits",
+         {{"max_blob_bytes", setting(0, kDefaultMaxBlobBytes)},
+          {"max_batch_records", setting(1, kDefaultMaxBatchRecords)},
+          {"max_body_bytes", static_cast<long long>(cfg_.max_body_bytes)},
+          {"max_pull_records", kMaxPullRecords}}},
+    };
+    return json_reply(200, body);
+}
+
+Reply Api::zones(const std::string &user)
+{
+    auto lease = pool_.acquire();
+    Result r = lease->run(queries::zones, {Param::text(user)});
+    json list = json::array();
+    for (int i = 0; i < PQntuples(r.get()); i++)
+        list.push_back({{"zone", PQgetvalue(r.get(), i, 0)},
+                        {"gencount", int_at(r.get(), i, 1)},
+                        {"items", int_at(r.get(), i, 2)},
+                        {"bytes", int_at(r.get(), i, 3)}});
+    return json_reply(200, {{"zones", list}});
+}
+
+Reply Api::zone(const std::string &user, const std::string &zone)
+{
+    check_zone(zone);
+    auto lease = pool_.acquire();
+    Result r = lease->run(queries::zone_state, {Param::text(user), Param::text(zone)});
+    if (PQntuples(r.get()) != 1) throw ApiError(500, "internal", "internal error");
+    std::string digest = PQgetvalue(r.get(), 0, 1);  // bytea text output: \x + hex
+    if (digest.rfind("\\x", 0) == 0) digest = digest.substr(2);
+    return json_reply(200, {{"zone", zone},
+                            {"gencount", int_at(r.get(), 0, 0)},
+                            {"digest", digest},
+                            {"items", int_at(r.get(), 0, 2)},
+                            {"bytes", int_at(r.get(), 0, 3)},
+                            {"horizon", int_at(r.get(), 0, 4)}});
+}
+
+Reply Api::push(const std::string &user, const std::string &zone, const std::string &body_text)
+{
+    check_zone(zone);
+    json body;
+    try {
+        body = json::parse(body_text);
+    } catch (const json::exception &) {
+        throw bad_request("the body is not valid JSON");
+    }
+    if (!body.is_object()) throw bad_request("the body must be a JSON object");
+    for (auto it = body.begin(); it != body.end(); ++it)
+        if (it.key() != "records" && it.key() != "op_id")
+            throw bad_request("unknown field '" + it.key() + "' (expected records, op_id)");
+    Param op_id = Param::null();
+    if (body.contains("op_id") && !body["op_id"].is_null()) {
+        const json &o = body["op_id"];
+        if (!o.is_string() || !is_uuid(o.get<std::string>())) throw bad_request("op_id must be a uuid");
+        op_id = Param::text(uuid_lower(o.get<std::string>()));
+    }
+    if (!body.contains("records") || !body["records"].is_array())
+        throw bad_request("records must be an array");
+    const json &records = body["records"];
+
+    std::vector<std::optional<std::string>> items, blobs;
+    std::vector<std::optional<long long>> if_match;
+    bool any_if_match = false;
+    for (size_t i = 0; i < records.size(); i++) {
+        const json &rec = records[i];
+        std::string where = "records[" + std::to_string(i) + "]";
+        if (!rec.is_object()) throw bad_request(where + " must be an object");
+        for (auto it = rec.begin(); it != rec.end(); ++it)
+            if (it.key() != "item" && it.key() != "blob" && it.key() != "if_match")
+                throw bad_request(where + ": unknown field '" + it.key() + "' (expected item, blob, if_match)");
+        std::optional<std::string> item;
+        if (rec.contains("item") && !rec["item"].is_null()) {
+            if (!rec["item"].is_string() || !is_uuid(rec["item"].get<std::string>()))
+                throw bad_request(where + ".item must be a uuid or null");
+            item = uuid_lower(rec["item"].get<std::string>());
+        }
+        if (!rec.contains("blob"))
+            throw bad_request(where + ".blob is required (base64, or null to delete)");
+        std::optional<std::string> blob;
+        if (!rec["blob"].is_null()) {
+            if (!rec["blob"].is_string()) throw bad_request(where + ".blob must be a base64 string or null");
+            blob = base64_decode(rec["blob"].get<std::string>());
+            if (!blob) throw bad_request(where + ".blob is not valid standard base64");
+        }
+        if (!item && !blob) throw bad_request(where + ": a delete needs an item");
+        std::optional<long long> im;
+        if (rec.contains("if_match") && !rec["if_match"].is_null()) {
+            const json &v = rec["if_match"];
+            bool ok = (v.is_number_unsigned() &&
+                       v.get<unsigned long long>() <= static_cast<unsigned long long>(std::numeric_limits<long long>::max())) ||
+                      (v.is_number_integer() && !v.is_number_unsigned() && v.get<long long>() >= 0);
+            if (!ok) throw bad_request(where + ".if_match must be an integer >= 0 or null");
+            im = v.is_number_unsigned() ? static_cast<long long>(v.get<unsigned long long>()) : v.get<long long>();
+            any_if_match = true;
+        }
+        items.push_back(item);
+        blobs.push_back(std::move(blob));
+        if_match.push_back(im);
+    }
+
+    auto lease = pool_.acquire();
+    if (records.empty()) {
+        // Nothing to write: answer the zone's current gencount (no zone is created).
+        return json_reply(200, {{"gencount", zone_gencount(*lease, user, zone)}, {"results", json::array()}});
+    }
+    Result r = lease->run(queries::push_many,
+                          {Param::text(user), Param::text(zone), Param::text(uuid_array_text(items)),
+                           Param::bin(bytea_array_binary(blobs)),
+                           any_if_match ? Param::text(int8_array_text(if_match)) : Param::null(), op_id});
+    json results = json::array();
+    long long top = 0;
+    for (int i = 0; i < PQntuples(r.get()); i++) {
+        long long g = int_at(r.get(), i, 1);
+        top = std::max(top, g);
+        results.push_back({{"item", PQgetvalue(r.get(), i, 0)}, {"gencount", g}});
+    }
+    return json_reply(200, {{"gencount", top}, {"results", results}});
+}
+
+namespace {
+
+struct Page {
+    json records = json::array();
+    long long last = -1;  // gencount of the last record, -1 when none
+    bool more = false;
+    long long gencount = 0;
+    std::string notify_key;
+};
+
+// One page, its "more" and the zone's gencount from one snapshot: a read-only
+// REPEATABLE READ transaction, so the three answers agree with each other.
+Page read_page(Pool &pool, const std::string &user, const std::string &zone, long long since,
+               long long limit, bool full, bool want_key)
+{
+    Page page;
+    auto lease = pool.acquire();
+    lease->command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    Result r = lease->run(queries::pull,
+                          {Param::text(user), Param::text(zone), Param::text(std::to_string(since)),
+                           Param::text(std::to_string(limit)), Param::text(full ? "true" : "false")},
+                          true);
+    int n = PQntuples(r.get());
+    for (int i = 0; i < n; i++) {
+        if (PQgetlength(r.get(), i, 0) != 16 || PQgetlength(r.get(), i, 1) != 8 || PQgetlength(r.get(), i, 2) != 1)
+            throw ApiError(500, "internal", "internal error");
+        std::string item = uuid_from_bytes(reinterpret_cast<const unsigned char *>(PQgetvalue(r.get(), i, 0)));
+        long long g = be_int64(PQgetvalue(r.get(), i, 1));
+        bool deleted = PQgetvalue(r.get(), i, 2)[0] != 0;
+        json blob = nullptr;
+        if (!PQgetisnull(r.get(), i, 3))
+            blob = base64_encode(std::string(PQgetvalue(r.get(), i, 3), static_cast<size_t>(PQgetlength(r.get(), i, 3))));
+        page.records.push_back({{"item", item}, {"gencount", g}, {"deleted", deleted}, {"blob", blob}});
+        page.last = g;
+    }
+    if (n >= limit && n > 0) {
+        Result b = lease->run(queries::pull_beyond,
+                              {Param::text(user), Param::text(zone), Param::text(std::to_string(page.last))});
+        page.more = PQntuples(b.get()) > 0;
+    }
+    page.gencount = zone_gencount(*lease, user, zone);
+    if (want_key) {
+        Result k = lease->run(queries::notify_key, {Param::text(user), Param::text(zone)});
+        if (PQntuples(k.get()) == 1) page.notify_key = PQgetvalue(k.get(), 0, 0);
+    }
+    lease->command("COMMIT");
+    return page;
+}
+
+}  // namespace
+
+Reply Api::pull(const std::string &user, const std::string &zone, const httplib::Request &req)
+{
+    check_zone(zone);
+    long long since = int_param(req, "since", 0, 0, std::numeric_limits<long long>::max());
+    long long limit = int_param(req, "limit", 1000, 1, kMaxPullRecords);
+    long long wait = int_param(req, "wait", 0, 0, 60);
+    bool full = false;
+    if (auto f = query_param(req, "full")) {
+        if (*f == "true" || *f == "1") full = true;
+        else if (*f == "false" || *f == "0") full = false;
+        else throw bad_request("query parameter 'full' must be true, false, 1 or 0");
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
+
+    Page page = read_page(pool_, user, zone, since, limit, full, wait > 0);
+    if (wait > 0 && page.records.empty()) {
+        // Register first, then pull again, then sleep: a push that commits
+        // between our pull and our sleep still wakes us.
+        Listener::Waiter waiter(listener_, page.notify_key);
+        if (!waiter.ok()) {
+            metrics().count("longpoll_rejected_total");
+        } else {
+            while (page.records.empty() && std::chrono::steady_clock::now() < deadline) {
+                waiter.arm();
+                page = read_page(pool_, user, zone, since, limit, full, false);
+                if (!page.records.empty()) break;
+                if (!waiter.wait_until(deadline)) break;  // timed out
+            }
+        }
+    }
+    json body = {{"records", page.records},
+                 {"more", page.more},
+                 {"next_since", page.last >= 0 ? page.last : since},
+                 {"gencount", page.gencount}};
+    return json_reply(200, body);
+}
+
+Reply Api::delete_item(const std::string &user, const std::string &zone, const std::string &item,
+                       const httplib::Request &req)
+{
+    check_zone(zone);
+    if (!is_uuid(item)) throw bad_request("item must be a uuid");
+    Param if_match = Param::null(), op_id = Param::null();
+    if (query_param(req, "if_match"))
+        if_match = Param::text(std::to_string(
+            int_param(req, "if_match", 0, 0, std::numeric_limits<long long>::max())));
+    if (auto o = query_param(req, "op_id")) {
+        if (!is_uuid(*o)) throw bad_request("op_id must be a uuid");
+        op_id = Param::text(uuid_lower(*o));
+    }
+    auto lease = pool_.acquire();
+    Result r = lease->run(queries::delete_item, {Param::text(user), Param::text(zone),
+                                                 Param::text(uuid_lower(item)), if_match, op_id});
+    if (PQntuples(r.get()) != 1 || PQgetisnull(r.get(), 0, 0)) throw ApiError(500, "internal", "internal error");
+    return json_reply(200, {{"item", uuid_lower(item)}, {"gencount", int_at(r.get(), 0, 0)}});
+}
+
+}  // namespace credsync

@@ -1,0 +1,49 @@
+// The route handlers of PROTOCOL.md's HTTP API. Each validates its input
+// (answering 400 before touching the database), runs its SQL through the pool
+// and returns the JSON reply. Errors are thrown as ApiError.
+#pragma once
+
+#include "config.h"
+#include "listener.h"
+#include "pool.h"
+#include "router.h"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace credsync {
+
+struct Reply {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+};
+
+class Api {
+public:
+    Api(const Config &cfg, Pool &pool, Listener &listener)
+        : cfg_(cfg), pool_(pool), listener_(listener)
+    {
+    }
+    // user is the token's user (empty for routes without auth).
+    Reply handle(const RouteMatch &m, const httplib::Request &req, const std::string &user);
+
+private:
+    Reply healthz();
+    Reply register_user();
+    Reply account(const std::string &user);
+    Reply zones(const std::string &user);
+    Reply zone(const std::string &user, const std::string &zone);
+    Reply push(const std::string &user, const std::string &zone, const std::string &body);
+    Reply pull(const std::string &user, const std::string &zone, const httplib::Request &req);
+    Reply delete_item(const std::string &user, const std::string &zone, const std::string &item,
+                      const httplib::Request &req);
+
+    const Config &cfg_;
+    Pool &pool_;
+    Listener &listener_;
+};
+
+}  // namespace credsync
