@@ -1,0 +1,83 @@
+// verify_zone (1.1, admin): recompute a zone's aggregates from its records
+// and compare them with the values maintained incrementally by pushes. An
+// operator's check after a restore or an incident; O(records in the zone).
+#include "digest.h"
+#include "spi.h"
+#include "srf.h"
+#include "validate.h"
+
+namespace credsync {
+
+static Statement zone_records = {
+    "SELECT item, gencount, deleted, pg_catalog.octet_length(blob) FROM credsync.records"
+    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
+    2, {TEXTOID, TEXTOID}, nullptr};
+
+static Statement stored_aggregates = {
+    "SELECT gencount, digest, items, bytes FROM credsync.zones"
+    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
+    2, {TEXTOID, TEXTOID}, nullptr};
+
+}  // namespace credsync
+
+using namespace credsync;
+
+extern "C" {
+
+PG_FUNCTION_INFO_V1(credsync_verify_zone);
+Datum credsync_verify_zone(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    text *zone = zone_arg(fcinfo, 1);
+    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "credsync: SPI_connect failed");
+    Datum key[2] = {PointerGetDatum(user_id), PointerGetDatum(zone)};
+
+    Digest digest;
+    memset(digest.bytes, 0, kDigestBytes);
+    int64 items = 0, bytes = 0, max_gencount = 0;
+    uint64 rows = spi_run(zone_records, key, nullptr, true, SPI_OK_SELECT);
+    for (uint64 row = 0; row < rows; row++) {
+        bool isnull;
+        pg_uuid_t *item = DatumGetUUIDP(spi_value(row, 1, &isnull));
+        int64 gencount = spi_int64(row, 2);
+        max_gencount = Max(max_gencount, gencount);
+        if (spi_bool(row, 3))
+            continue;
+        uint8_t term[kDigestBytes];
+        if (!record_term(item->data, gencount, term))
+            elog(ERROR, "credsync: SHA-256 failed");
+        digest.add(term);
+        items += 1;
+        bytes += spi_int64(row, 4);
+    }
+
+    int64 stored_gencount = 0, stored_items = 0, stored_bytes = 0;
+    bool digest_matches = true;
+    if (spi_run(stored_aggregates, key, nullptr, true, SPI_OK_SELECT) == 1) {
+        bool isnull;
+        stored_gencount = spi_int64(0, 1);
+        bytea *stored = DatumGetByteaPP(spi_value(0, 2, &isnull));
+        digest_matches = VARSIZE_ANY_EXHDR(stored) == kDigestBytes &&
+                         memcmp(VARDATA_ANY(stored), digest.bytes, kDigestBytes) == 0;
+        stored_items = spi_int64(0, 3);
+        stored_bytes = spi_int64(0, 4);
+    } else {
+        digest_matches = items == 0;
+    }
+
+    bytea *recomputed = static_cast<bytea *>(palloc(VARHDRSZ + kDigestBytes));
+    SET_VARSIZE(recomputed, VARHDRSZ + kDigestBytes);
+    memcpy(VARDATA(recomputed), digest.bytes, kDigestBytes);
+    bool matches = digest_matches && items == stored_items && bytes == stored_bytes &&
+                   max_gencount <= stored_gencount;
+    Datum out[5] = {Int64GetDatum(max_gencount), PointerGetDatum(recomputed), Int64GetDatum(items),
+                    Int64GetDatum(bytes), BoolGetDatum(matches)};
+    bool nulls[5] = {false, false, false, false, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
+    SPI_finish();
+    return (Datum)0;
+}
+
+}  // extern "C"
