@@ -9,6 +9,7 @@ the restarted server through PGHOST/PGPORT/PGUSER/PGDATABASE. Prints one
 "ok - ..." / "not ok - ..." line per check. Replayed and probe pushes are
 appended to LOG as acknowledged, so the next round checks them too.
 """
+import hashlib
 import random
 import subprocess
 import sys
@@ -52,11 +53,13 @@ def read_log():
 
 
 def db_state(zones):
-    """{(user, zone): (gencount, items, horizon, [(item, gencount, deleted, blobhex)])}"""
+    """{(user, zone): (gencount, items, horizon, [(item, gencount, deleted, blobhex)])}; digests[(user, zone)]"""
     state = {}
     for (u, z) in sorted(zones):
-        g, items, horizon = (int(x) for x in psql(
-            f"SELECT gencount, items, horizon FROM credsync.sync_state({lit(u)}, {lit(z)})")[0])
+        g, items, horizon, digest = psql(
+            f"SELECT gencount, items, horizon, encode(digest, 'hex') FROM credsync.sync_state({lit(u)}, {lit(z)})")[0]
+        g, items, horizon = int(g), int(items), int(horizon)
+        digests[(u, z)] = digest
         recs, since = [], 0
         while True:
             page = psql(f"SELECT item, gencount, deleted, encode(blob, 'hex') FROM "
@@ -67,6 +70,18 @@ def db_state(zones):
             since = int(page[-1][1])
         state[(u, z)] = (g, items, horizon, recs)
     return state
+
+
+def expected_digest(recs):
+    """PROTOCOL.md: sum mod 2^256 of SHA-256(item's 16 bytes || gencount, 8 bytes big-endian) over live records."""
+    total = 0
+    for item, g, deleted, _ in recs:
+        if not deleted:
+            total += int.from_bytes(hashlib.sha256(uuid.UUID(item).bytes + g.to_bytes(8, "big")).digest(), "big")
+    return (total % 2 ** 256).to_bytes(32, "big").hex()
+
+
+digests = {}
 
 
 def replay(ops):
@@ -133,6 +148,10 @@ for (u, z), (g, items, _, recs) in sorted(state.items()):
         bad.append(f"{u}/{z}: gencount {g}, items {items}, {len(recs)} records, "
                    f"gaps/dups at {sorted(set(range(1, g + 1)) ^ set(gens))[:5]}")
 check(f"{len(state)} zones: committed gencounts are exactly 1..gencount, in order", not bad, "; ".join(bad[:3]))
+
+# 3b. The incrementally maintained digest matches the records that survived.
+bad = [f"{u}/{z}" for (u, z), (_, _, _, recs) in sorted(state.items()) if digests[(u, z)] != expected_digest(recs)]
+check("each zone's digest equals the PROTOCOL.md formula over its surviving records", not bad, ", ".join(bad))
 
 # 4. Nothing in the database that no client sent, and no blob twice.
 known = {blob for (_, _, recs) in sends.values() for (_, blob) in recs}
