@@ -96,3 +96,49 @@ cluster_destroy() {
     cluster_stop "$1"
     rm -rf "$1"
 }
+
+# Streaming replication (test/suites/60-replication.sh):
+#
+#   cluster_new_standby PRIMARY DIR [APPNAME] [PORT]
+#       a hot standby of the running cluster PRIMARY, made with
+#       pg_basebackup -R (so it streams from PRIMARY with application_name
+#       APPNAME, default "standby"), with its own port and socket directory;
+#       not started
+#   cluster_promote DIR           pg_ctl promote, wait until it accepts writes
+#   cluster_wait_caught_up PRIMARY STANDBY [SECONDS]
+#       wait until STANDBY has replayed everything PRIMARY has flushed
+cluster_new_standby() {
+    local primary=$1 dir=$2 app=${3:-standby} port=${4:-$(free_port)}
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+    chmod 700 "$dir"
+    as_pg "$PG_BINDIR/pg_basebackup" -D "$dir/data" -R -X stream -c fast --no-sync \
+        -d "host=$primary/sock port=$(cluster_port "$primary") user=postgres application_name=$app" || return 1
+    rm -f "$dir/data/server.log"
+    mkdir -p "$dir/sock"
+    [ "$(id -u)" = 0 ] && chown postgres: "$dir/sock"
+    chmod 711 "$dir"
+    # Later lines win: the copied postgresql.conf names the primary's port.
+    as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<EOC
+port = $port
+unix_socket_directories = '$dir/sock'
+hot_standby = on
+EOC
+    echo "$port" >"$dir/port"
+}
+
+cluster_promote() {
+    as_pg "$PG_BINDIR/pg_ctl" -D "$1/data" -w -t 60 promote >/dev/null
+}
+
+cluster_wait_caught_up() {
+    local primary=$1 standby=$2 secs=${3:-30} target i
+    target=$(psql -X -A -t -q -h "$primary/sock" -p "$(cluster_port "$primary")" -U postgres -d postgres \
+        -c "SELECT pg_current_wal_flush_lsn()") || return 1
+    for i in $(seq 1 $((secs * 10))); do
+        [ "$(psql -X -A -t -q -h "$standby/sock" -p "$(cluster_port "$standby")" -U postgres -d postgres \
+            -c "SELECT coalesce(pg_last_wal_replay_lsn() >= '$target', false)" 2>/dev/null)" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
