@@ -74,7 +74,9 @@ void guarded(httplib::Response &res, Fn fn)
 // next request. cpp-httplib 0.11.4 has no "close after this response" switch,
 // but a content provider that returns false after writing everything makes it
 // stop serving the connection.
-void close_after(httplib::Response &res)
+// with_length: cpp-httplib adds Content-Length for content providers only on
+// the routed path; the Expect path writes headers as they are, so add it there.
+void close_after(httplib::Response &res, bool with_length = false)
 {
     if (res.body.empty()) return;
     auto body = std::make_shared<std::string>(std::move(res.body));
@@ -82,6 +84,7 @@ void close_after(httplib::Response &res)
     std::string type = res.get_header_value("Content-Type");
     res.headers.erase("Content-Type");
     res.set_header("Connection", "close");
+    if (with_length) res.set_header("Content-Length", std::to_string(body->size()));
     res.set_content_provider(body->size(), type,
                              [body](size_t offset, size_t length, httplib::DataSink &sink) {
                                  sink.write(body->data() + offset, length);
@@ -134,7 +137,7 @@ void HttpServer::setup()
 
     // Everything that can be decided from the request line and headers, before
     // a single body byte is read. Returns false with res filled in to refuse.
-    auto gate = [this](const httplib::Request &req, httplib::Response &res) -> bool {
+    auto gate = [this](const httplib::Request &req, httplib::Response &res, bool from_expect) -> bool {
         begin_request();
         // cpp-httplib would slice our JSON for a Range header; ranges mean
         // nothing in this API. The Request is not const where it lives.
@@ -181,7 +184,7 @@ void HttpServer::setup()
         if (!ok) {
             // A refused request with a body: the body is still on the socket.
             if (req.has_header("Transfer-Encoding") || req.has_header("Content-Length")) state.close = true;
-            if (state.close) close_after(res);
+            if (state.close) close_after(res, from_expect);
             return false;
         }
         state.gated = true;
@@ -190,11 +193,11 @@ void HttpServer::setup()
 
     // "Expect: 100-continue": decide before telling the client to send the body.
     s.set_expect_100_continue_handler([gate](const httplib::Request &req, httplib::Response &res) {
-        return gate(req, res) ? 100 : res.status;
+        return gate(req, res, true) ? 100 : res.status;
     });
 
     s.set_pre_routing_handler([this, gate](const httplib::Request &req, httplib::Response &res) {
-        if (!state.gated && !gate(req, res)) return httplib::Server::HandlerResponse::Handled;
+        if (!state.gated && !gate(req, res, false)) return httplib::Server::HandlerResponse::Handled;
         // A push needs its body: let cpp-httplib read it (bounded by
         // Content-Length <= max body) and call the Post handler below.
         if (state.match.id == RouteId::push) return httplib::Server::HandlerResponse::Unhandled;
