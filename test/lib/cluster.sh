@@ -75,11 +75,26 @@ cluster_kill9() {
     local dir=$1 pid
     pid=$(head -1 "$dir/data/postmaster.pid" 2>/dev/null) || return 0
     kill -9 "$pid" 2>/dev/null || true
-    # Children notice the postmaster is gone and exit; wait so the port is free.
-    for _ in $(seq 1 100); do
-        pgrep -f -- "-D $dir/data" >/dev/null 2>&1 || pgrep -P "$pid" >/dev/null 2>&1 || break
-        sleep 0.1
+    cluster_wait_gone "$dir" "$pid"
+}
+
+# After a kill -9, a new postmaster refuses to start while the old PID still
+# exists (a zombie not yet reaped answers kill -0) or while orphaned backends
+# live on (their working directory is the data directory). Wait for both.
+cluster_wait_gone() {
+    local dir=$1 pid=$2 p busy
+    for _ in $(seq 1 200); do
+        busy=
+        [ -e "/proc/$pid" ] && busy=1
+        if [ -z "$busy" ]; then
+            for p in /proc/[0-9]*; do
+                [ "$(readlink "$p/cwd" 2>/dev/null)" = "$dir/data" ] && { busy=1; break; }
+            done
+        fi
+        [ -z "$busy" ] && return 0
+        sleep 0.05
     done
+    return 1
 }
 
 cluster_port() { cat "$1/port"; }
