@@ -34,6 +34,7 @@ psql_q() { psql -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 [ "$(psql_q -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'credsync'")" = 1 ] ||
     psql_q -d postgres -c "CREATE DATABASE credsync"
 psql_q -d credsync <<SQL
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS credsync;
 ALTER EXTENSION credsync UPDATE;
 DO \$\$ BEGIN
