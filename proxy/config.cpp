@@ -60,6 +60,8 @@ const std::vector<Flag> &flags()
          [](Config &c, const std::string &v) { c.pool_timeout_ms = static_cast<int>(to_int("--pool-timeout-ms", v, 1, 600000)); }},
         {"--max-body-bytes", "N", "largest request body; larger is 413 (default 8388608)",
          [](Config &c, const std::string &v) { c.max_body_bytes = static_cast<size_t>(to_int("--max-body-bytes", v, 1024, 1LL << 40)); }},
+        {"--max-page-bytes", "N", "blob bytes one pull answer may carry; a page stops early (more: true) beyond it (default 16777216)",
+         [](Config &c, const std::string &v) { c.max_page_bytes = static_cast<size_t>(to_int("--max-page-bytes", v, 1, 1LL << 40)); }},
         {"--max-waiters", "N", "long-polls held at once; above it a pull answers at once (default 32, at most half of --threads; 0 disables waiting)",
          [](Config &c, const std::string &v) { c.max_waiters = static_cast<int>(to_int("--max-waiters", v, 0, 100000)); }},
         {"--threads", "N", "HTTP worker threads; each serves one open connection (default 96)",

@@ -14,6 +14,7 @@ struct Config {
     int pool_size = 8;                    // most database connections at once
     int pool_timeout_ms = 2000;           // longest wait for a pool connection
     size_t max_body_bytes = 8 * 1024 * 1024;
+    size_t max_page_bytes = 16 * 1024 * 1024;  // blob bytes in one pull answer
     int max_waiters = 32;                 // long-polls held at once
     int threads = 96;                     // HTTP worker threads (one per open connection)
     int read_timeout_s = 10;

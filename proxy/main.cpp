@@ -64,6 +64,7 @@ int main(int argc, char **argv)
     }
 
     Metrics &m = metrics();
+    m.declare("longpoll_rejected_total");
     m.add_gauge("pool_size", "Database connections the pool may open.", [&] { return pool.stats().size; });
     m.add_gauge("pool_open", "Database connections open.", [&] { return pool.stats().open; });
     m.add_gauge("pool_in_use", "Database connections leased by requests.", [&] { return pool.stats().in_use; });

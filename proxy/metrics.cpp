@@ -35,6 +35,12 @@ void Metrics::count(const std::string &name)
     counters_[name]++;
 }
 
+void Metrics::declare(const std::string &name)
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    counters_[name] += 0;
+}
+
 void Metrics::add_gauge(const std::string &name, const std::string &help, std::function<double()> fn)
 {
     std::lock_guard<std::mutex> lock(mu_);

@@ -15,6 +15,7 @@ class Metrics {
 public:
     void observe(const std::string &method, const std::string &route, int status, double seconds);
     void count(const std::string &name);  // a plain counter, e.g. longpoll_rejected_total
+    void declare(const std::string &name);  // shows a counter at 0 before its first count
     // Gauges are computed when scraped.
     void add_gauge(const std::string &name, const std::string &help, std::function<double()> fn);
     std::string render();

@@ -142,7 +142,9 @@ PoolStats Pool::stats()
 
 Lease::~Lease() { pool_->release(slot_); }
 
-Result Lease::run(const Statement &st, const std::vector<Param> &params, bool binary_result)
+// The connection, with st prepared on it (statements are prepared lazily, once
+// per connection, so a new connection after a reconnect gets them again).
+PGconn *Lease::prepared_conn(const Statement &st)
 {
     Pool::Slot &s = pool_->slots_[slot_];
     if (!s.conn) throw unavailable("the database is unavailable, retry shortly");
@@ -151,15 +153,67 @@ Result Lease::run(const Statement &st, const std::vector<Param> &params, bool bi
         if (PQresultStatus(p.get()) != PGRES_COMMAND_OK) throw error_from_result(s.conn, p.get());
         s.prepared.insert(st.name);
     }
-    std::vector<const char *> values(params.size());
-    std::vector<int> lengths(params.size()), formats(params.size());
-    for (size_t i = 0; i < params.size(); i++) {
-        values[i] = params[i].value ? params[i].value->data() : nullptr;
-        lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
-        formats[i] = params[i].binary ? 1 : 0;
+    return s.conn;
+}
+
+namespace {
+struct ParamArrays {
+    std::vector<const char *> values;
+    std::vector<int> lengths, formats;
+    explicit ParamArrays(const std::vector<Param> &params)
+        : values(params.size()), lengths(params.size()), formats(params.size())
+    {
+        for (size_t i = 0; i < params.size(); i++) {
+            values[i] = params[i].value ? params[i].value->data() : nullptr;
+            lengths[i] = params[i].value ? static_cast<int>(params[i].value->size()) : 0;
+            formats[i] = params[i].binary ? 1 : 0;
+        }
     }
-    Result r(PQexecPrepared(s.conn, st.name, static_cast<int>(params.size()), values.data(),
-                            lengths.data(), formats.data(), binary_result ? 1 : 0));
+};
+}  // namespace
+
+void Lease::stream(const Statement &st, const std::vector<Param> &params, bool binary_result,
+                   const std::function<void(const PGresult *row)> &on_row)
+{
+    PGconn *conn = prepared_conn(st);
+    ParamArrays a(params);
+    if (!PQsendQueryPrepared(conn, st.name, static_cast<int>(params.size()), a.values.data(), a.lengths.data(),
+                             a.formats.data(), binary_result ? 1 : 0)) {
+        pool_->note_db(PQstatus(conn) == CONNECTION_OK, "connection lost");
+        throw error_from_result(conn, nullptr);
+    }
+    PQsetSingleRowMode(conn);
+    std::optional<ApiError> failure;
+    // Drain every result even after a failure, so the connection is reusable.
+    while (PGresult *raw = PQgetResult(conn)) {
+        Result r(raw);
+        ExecStatusType status = PQresultStatus(raw);
+        if (status == PGRES_SINGLE_TUPLE) {
+            if (!failure) {
+                try {
+                    on_row(raw);
+                } catch (const ApiError &e) {
+                    failure = e;
+                } catch (const std::exception &e) {
+                    log_line(std::string("internal error while reading rows: ") + e.what());
+                    failure = ApiError(500, "internal", "internal error");
+                }
+            }
+        } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK && !failure) {
+            failure = error_from_result(conn, raw);
+        }
+    }
+    if (PQstatus(conn) != CONNECTION_OK) pool_->note_db(false, "connection lost");
+    if (failure) throw *failure;
+}
+
+Result Lease::run(const Statement &st, const std::vector<Param> &params, bool binary_result)
+{
+    Pool::Slot &s = pool_->slots_[slot_];
+    PGconn *conn = prepared_conn(st);
+    ParamArrays a(params);
+    Result r(PQexecPrepared(conn, st.name, static_cast<int>(params.size()), a.values.data(),
+                            a.lengths.data(), a.formats.data(), binary_result ? 1 : 0));
     ExecStatusType status = PQresultStatus(r.get());
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         ApiError e = error_from_result(s.conn, r.get());

@@ -294,30 +294,43 @@ struct Page {
 
 // One page, its "more" and the zone's gencount from one snapshot: a read-only
 // REPEATABLE READ transaction, so the three answers agree with each other.
+// Rows are streamed, and the page stops early once its blobs pass
+// max_page_bytes (at least one record always goes out): then "more" is true,
+// since the rows we stopped at exist beyond the page.
 Page read_page(Pool &pool, const std::string &user, const std::string &zone, long long since,
-               long long limit, bool full, bool want_key)
+               long long limit, bool full, bool want_key, size_t max_page_bytes)
 {
     Page page;
     auto lease = pool.acquire();
     lease->command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    Result r = lease->run(queries::pull,
-                          {Param::text(user), Param::text(zone), Param::text(std::to_string(since)),
-                           Param::text(std::to_string(limit)), Param::text(full ? "true" : "false")},
-                          true);
-    int n = PQntuples(r.get());
-    for (int i = 0; i < n; i++) {
-        if (PQgetlength(r.get(), i, 0) != 16 || PQgetlength(r.get(), i, 1) != 8 || PQgetlength(r.get(), i, 2) != 1)
-            throw ApiError(500, "internal", "internal error");
-        std::string item = uuid_from_bytes(reinterpret_cast<const unsigned char *>(PQgetvalue(r.get(), i, 0)));
-        long long g = be_int64(PQgetvalue(r.get(), i, 1));
-        bool deleted = PQgetvalue(r.get(), i, 2)[0] != 0;
-        json blob = nullptr;
-        if (!PQgetisnull(r.get(), i, 3))
-            blob = base64_encode(std::string(PQgetvalue(r.get(), i, 3), static_cast<size_t>(PQgetlength(r.get(), i, 3))));
-        page.records.push_back({{"item", item}, {"gencount", g}, {"deleted", deleted}, {"blob", blob}});
-        page.last = g;
-    }
-    if (n >= limit && n > 0) {
+    long long n = 0;
+    size_t page_bytes = 0;
+    bool truncated = false;
+    lease->stream(
+        queries::pull,
+        {Param::text(user), Param::text(zone), Param::text(std::to_string(since)),
+         Param::text(std::to_string(limit)), Param::text(full ? "true" : "false")},
+        true, [&](const PGresult *r) {
+            if (truncated) return;
+            if (PQgetlength(r, 0, 0) != 16 || PQgetlength(r, 0, 1) != 8 || PQgetlength(r, 0, 2) != 1)
+                throw ApiError(500, "internal", "internal error");
+            size_t blob_len = PQgetisnull(r, 0, 3) ? 0 : static_cast<size_t>(PQgetlength(r, 0, 3));
+            if (n > 0 && page_bytes + blob_len > max_page_bytes) {
+                truncated = true;  // the remaining rows are read and dropped
+                return;
+            }
+            page_bytes += blob_len;
+            n++;
+            std::string item = uuid_from_bytes(reinterpret_cast<const unsigned char *>(PQgetvalue(r, 0, 0)));
+            long long g = be_int64(PQgetvalue(r, 0, 1));
+            bool deleted = PQgetvalue(r, 0, 2)[0] != 0;
+            json blob = nullptr;
+            if (!PQgetisnull(r, 0, 3)) blob = base64_encode(std::string(PQgetvalue(r, 0, 3), blob_len));
+            page.records.push_back({{"item", item}, {"gencount", g}, {"deleted", deleted}, {"blob", blob}});
+            page.last = g;
+        });
+    if (truncated) page.more = true;
+    else if (n >= limit && n > 0) {
         Result b = lease->run(queries::pull_beyond,
                               {Param::text(user), Param::text(zone), Param::text(std::to_string(page.last))});
         page.more = PQntuples(b.get()) > 0;
@@ -347,7 +360,7 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
 
-    Page page = read_page(pool_, user, zone, since, limit, full, wait > 0);
+    Page page = read_page(pool_, user, zone, since, limit, full, wait > 0, cfg_.max_page_bytes);
     if (wait > 0 && page.records.empty()) {
         // Register first, then pull again, then sleep: a push that commits
         // between our pull and our sleep still wakes us.
@@ -357,7 +370,7 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
         } else {
             while (page.records.empty() && std::chrono::steady_clock::now() < deadline) {
                 waiter.arm();
-                page = read_page(pool_, user, zone, since, limit, full, false);
+                page = read_page(pool_, user, zone, since, limit, full, false, cfg_.max_page_bytes);
                 if (!page.records.empty()) break;
                 if (!waiter.wait_until(deadline)) break;  // timed out
             }

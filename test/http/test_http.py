@@ -25,7 +25,8 @@ MAX_BODY = 65536
 MAX_BLOB = 4096          # credsync.max_blob_bytes = '4kB'
 MAX_BATCH = 50           # credsync.max_batch_records = 50
 FLAGS = ["--open-registration", "--max-body-bytes", str(MAX_BODY), "--threads", "16",
-         "--max-waiters", "3", "--pool-size", "6", "--pool-timeout-ms", "1000"]
+         "--max-waiters", "3", "--pool-size", "6", "--pool-timeout-ms", "1000",
+         "--max-page-bytes", "10000"]
 
 failures = 0
 secrets = []  # tokens and blobs that must never show up in the proxy's log
@@ -190,6 +191,17 @@ def t_paging(p):
     r = c.pull("pages", "since=4&limit=1&full=1")
     check("full=1 page returns the tombstone", [(x["gencount"], x["deleted"]) for x in r.json["records"]]
           == [(6, True)] and r.json["more"] is False, r)
+
+
+def t_page_bytes(p):
+    user, c = new_user(p)
+    c.push("big", [{"blob": b64(bytes([i]) * 3000)} for i in range(5)])
+    r = c.pull("big", "since=0&limit=10")
+    check("a page stops early at --max-page-bytes with more true",
+          r.status == 200 and len(r.json["records"]) == 3 and r.json["more"] is True and r.json["next_since"] == 3, r)
+    r = c.pull("big", "since=3&limit=10")
+    check("the next page carries the rest", [x["gencount"] for x in r.json["records"]] == [4, 5]
+          and r.json["more"] is False, r)
 
 
 def t_conflicts_and_ops(p):
@@ -679,6 +691,7 @@ def main():
         ("account", lambda: t_account(proxy)),
         ("push and pull", lambda: t_push_pull(proxy)),
         ("paging", lambda: t_paging(proxy)),
+        ("page bytes", lambda: t_page_bytes(proxy)),
         ("conflicts, op ids, cursors", lambda: t_conflicts_and_ops(proxy)),
         ("limits and quotas", lambda: t_limits(proxy)),
         ("auth", lambda: t_auth(proxy)),
