@@ -48,6 +48,26 @@ if [ -n "$stale" ]; then
 fi
 ok "upgrade: installed extension files match $extdir/ (${#installs[@]} install, ${#updates[@]} update scripts)"
 
+# A released script (any version other than default_version, and any update
+# script to one) is frozen: databases out there were made with it as first
+# committed. Editing it makes this suite test an install nobody has.
+if [ "$extdir" = extension ] && git rev-parse --git-dir >/dev/null 2>&1; then
+    changed= frozen=0
+    for v in "${installs[@]}" "${updates[@]}"; do
+        [ "${v##*--}" = "$default" ] && continue
+        f=extension/credsync--$v.sql
+        first=$(git log --diff-filter=A --format=%H -- "$f" | tail -1)
+        [ -n "$first" ] || continue
+        frozen=$((frozen + 1))
+        git show "$first:$f" | cmp -s - "$f" || changed="$changed $f (first committed in ${first:0:7})"
+    done
+    if [ -n "$changed" ]; then
+        not_ok "upgrade: released scripts are unchanged since first committed (edited:$changed; ship a new update script instead)"
+    else
+        ok "upgrade: the $frozen released scripts are unchanged since first committed"
+    fi
+fi
+
 dir=$(pg_owned_tmpdir upgrade)
 work=$(mktemp -d "${TMPDIR:-/tmp}/credsync-upgradelog.XXXXXX")
 cleanup() {
