@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Where does a credsync call spend its time? Summarises a `perf record
+--call-graph dwarf` of backends into buckets that name the SQL statement
+(the `Statement` variable passed to spi_run, found from the call site's source
+line) or the step (commit, NOTIFY, digest, protocol, ...).
+
+usage: profile.py perf.data  ->  a text table on stdout
+"""
+import collections
+import os
+import re
+import subprocess
+import sys
+
+data = sys.argv[1]
+script = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym,symoff,dso"],
+                        capture_output=True, text=True).stdout
+
+samples = []
+stack = []
+for line in script.splitlines():
+    if not line.strip():
+        if stack:
+            samples.append(stack)
+        stack = []
+        continue
+    m = re.match(r"\s+([0-9a-f]+) (.*?)(?:\+0x[0-9a-f]+)? \((.*)\)$", line)
+    if m:
+        stack.append((int(m.group(1), 16), m.group(2), m.group(3)))
+if stack:
+    samples.append(stack)
+
+# Source lines of the credsync call sites (return address - 1).
+sites = {}
+by_dso = collections.defaultdict(set)
+for s in samples:
+    for addr, sym, dso in s:
+        if dso.endswith("credsync.so"):
+            by_dso[dso].add(addr)
+for dso, addrs in by_dso.items():
+    addrs = sorted(addrs)
+    out = subprocess.run(["addr2line", "-a", "-i", "-e", dso] + ["%x" % max(a - 1, 0) for a in addrs],
+                         capture_output=True, text=True).stdout
+    cur = None
+    for line in out.splitlines():
+        if line.startswith("0x"):
+            cur = int(line, 16) + 1
+            sites[(dso, cur)] = []
+        elif cur is not None:
+            sites[(dso, cur)].append(line.split(" (")[0])
+src_cache = {}
+
+
+def source_line(loc):
+    path, _, num = loc.rpartition(":")
+    if not num.isdigit() or not os.path.exists(path):
+        return ""
+    if path not in src_cache:
+        with open(path, errors="replace") as f:
+            src_cache[path] = f.read().splitlines()
+    lines = src_cache[path]
+    n = int(num)
+    return lines[n - 1] if 0 < n <= len(lines) else ""
+
+
+def statement_of(dso, addr):
+    for loc in sites.get((dso, addr), []):
+        m = re.search(r"spi_run\((\w+)", source_line(loc))
+        if m:
+            return m.group(1)
+    return None
+
+
+def phase(stack_syms):
+    if "GetCachedPlan" in stack_syms:
+        return "plan cache / replan"
+    if "standard_ExecutorStart" in stack_syms:
+        return "ExecutorStart (plan init)"
+    if "standard_ExecutorFinish" in stack_syms:
+        return "ExecutorFinish (CTE/ModifyTable)"
+    if "standard_ExecutorEnd" in stack_syms:
+        return "ExecutorEnd"
+    if "standard_ExecutorRun" in stack_syms:
+        return "ExecutorRun"
+    return "SPI overhead"
+
+
+buckets = collections.Counter()
+phases = collections.Counter()
+for s in samples:
+    syms = [sym for _, sym, _ in s]
+    label = None
+    inner = None
+    for i, (addr, sym, dso) in enumerate(s):
+        if dso.endswith("credsync.so"):
+            if inner is None:
+                inner = sym
+            st = statement_of(dso, addr)
+            if st:
+                label = "SQL %s" % st
+                phases[(label, phase(set(syms[:i])))] += 1
+                break
+    if label is None and inner is not None:
+        if any(x in syms for x in ("Async_Notify",)):
+            label = "NOTIFY (Async_Notify in the call)"
+        elif any("sha256" in x or "record_term" in x or "EVP_" in x for x in syms):
+            label = "C++: SHA-256 (digest terms, op fingerprint)"
+        else:
+            label = "C++: %s" % inner
+    if label is None:
+        if "CommitTransactionCommand" in syms or "CommitTransaction" in syms:
+            if "PreCommit_Notify" in syms or "AtCommit_Notify" in syms or "SignalBackends" in syms \
+                    or "asyncQueueAddEntries" in syms:
+                label = "commit: NOTIFY queue"
+            elif "XLogFlush" in syms or "issue_xlog_fsync" in syms:
+                label = "commit: WAL flush"
+            else:
+                label = "commit: other"
+        elif "fmgr_security_definer" in syms:
+            label = "SECURITY DEFINER + SET search_path (GUC save/restore)"
+        elif any(x in syms for x in ("exec_bind_message", "exec_parse_message", "exec_describe_portal_message")):
+            label = "protocol: bind/describe of the outer SELECT"
+        elif any(x in syms for x in ("secure_read", "secure_write", "pq_getbyte", "pq_flush", "internal_flush")):
+            label = "client socket I/O"
+        elif "ExecMakeTableFunctionResult" in syms or "PortalRun" in syms:
+            label = "outer SELECT executor (tuplestore, SRF)"
+        elif "StartTransactionCommand" in syms:
+            label = "transaction start"
+        else:
+            label = "other backend work"
+    buckets[label] += 1
+
+total = sum(buckets.values()) or 1
+print("perf samples of the backends: %d (cpu-clock, 499 Hz)" % total)
+print()
+print("%-60s %7s" % ("where", "share"))
+for label, n in buckets.most_common():
+    print("%-60s %6.1f%%" % (label, 100.0 * n / total))
+print()
+print("SQL statements by executor phase (share of all samples):")
+for (label, ph), n in sorted(phases.items(), key=lambda kv: -kv[1]):
+    if 100.0 * n / total >= 0.5:
+        print("  %-40s %-34s %5.1f%%" % (label, ph, 100.0 * n / total))

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Turns one bench run (bench/results/<stamp>/runs.jsonl) into tables of
+ratios: RES/summary.md always, docs/performance.md and its chart with --doc.
+
+Every ratio compares medians over rounds of variants that ran interleaved in
+the same run; the min..max of the per-round ratios (variant A of round r over
+variant B of round r) is given as the noise band.
+"""
+import collections
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+RES = os.path.abspath(sys.argv[1])
+DOC = sys.argv[sys.argv.index("--doc") + 1] if "--doc" in sys.argv else None
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+rows = [json.loads(line) for line in open(os.path.join(RES, "runs.jsonl")) if line.strip()]
+
+
+def read(name):
+    p = os.path.join(RES, name)
+    return open(p).read().strip() if os.path.exists(p) else ""
+
+
+def runs(target, case, variant, clients=None):
+    return [r for r in rows if r["target"] == target and r["case"] == case and r["variant"] == variant
+            and (clients is None or r.get("clients") == clients)]
+
+
+def med(target, case, variant, clients=None, key="tps"):
+    v = [r[key] for r in runs(target, case, variant, clients) if r.get(key) is not None]
+    return statistics.median(v) if v else None
+
+
+def band(target, case, a, b, clients=None, key="tps", invert=False):
+    """min..max over rounds of a/b (b/a with invert)."""
+    ra = {r["round"]: r.get(key) for r in runs(target, case, a, clients)}
+    rb = {r["round"]: r.get(key) for r in runs(target, case, b, clients)}
+    q = []
+    for k in ra:
+        if ra.get(k) and rb.get(k):
+            q.append(rb[k] / ra[k] if invert else ra[k] / rb[k])
+    if not q:
+        return ""
+    return "%.2f..%.2f" % (min(q), max(q)) if len(q) > 1 else "(1 round)"
+
+
+def errors(target):
+    return any(r.get("error") for r in rows if r["target"] == target)
+
+
+def fmt(x, nd=0):
+    if x is None:
+        return "n/a"
+    return ("%%.%df" % nd) % x
+
+
+def verdict(ratio, limit, higher_is_better=True):
+    if ratio is None:
+        return "not measured"
+    ok = ratio >= limit if higher_is_better else ratio <= limit
+    return "**met**" if ok else "**not met**"
+
+
+out = []
+summary = []  # (target, what, measured, goal, verdict)
+ROUNDS = max([r["round"] for r in rows] + [0]) + 1
+
+# --- target 1 ---
+t1_rows = []
+if any(r["target"] == "t1" for r in rows):
+    out.append("### 1. Single-record push: credsync vs PL/pgSQL vs the floor\n")
+    out.append("pgbench `-M prepared`, a new 256-byte record per push to zone `default` of a random one of "
+               "the users, NOTIFY at its default (on) for credsync and PL/pgSQL. Transactions per second "
+               "(median of %d interleaved rounds); ratio band = min..max of the per-round ratios.\n" % ROUNDS)
+    out.append("| synchronous_commit | clients | floor | PL/pgSQL | credsync | credsync / PL/pgSQL (goal ≥ 1.2) | band | "
+               "credsync / floor (goal ≥ 0.85) | band |")
+    out.append("|---|---:|---:|---:|---:|---:|---|---:|---|")
+    for sync in ("on", "off"):
+        case = "sync_%s" % sync
+        for c in (1, 8, 32):
+            f, p, cs = med("t1", case, "floor", c), med("t1", case, "plpgsql", c), med("t1", case, "credsync", c)
+            if cs is None:
+                continue
+            r1 = cs / p if p else None
+            r2 = cs / f if f else None
+            t1_rows.append((sync, c, f, p, cs))
+            out.append("| %s | %d | %s | %s | %s | %s %s | %s | %s %s | %s |" % (
+                sync, c, fmt(f), fmt(p), fmt(cs), fmt(r1, 2), verdict(r1, 1.2),
+                band("t1", case, "credsync", "plpgsql", c), fmt(r2, 2), verdict(r2, 0.85),
+                band("t1", case, "credsync", "floor", c)))
+            summary.append(("1", "push vs PL/pgSQL, sync %s, %d clients" % (sync, c), fmt(r1, 2) + "×", "≥ 1.2×", verdict(r1, 1.2)))
+            summary.append(("1", "push vs floor, sync %s, %d clients" % (sync, c), fmt(r2, 2) + "×", "≥ 0.85×", verdict(r2, 0.85)))
+    out.append("")
+
+# --- target 2 ---
+if any(r["target"] == "t2" for r in rows):
+    out.append("### 2. Batch of 100 records per call vs single-record pushes\n")
+    out.append("8 clients, new records, records per second (median).\n")
+    out.append("| synchronous_commit | single sync_push | sync_push_many × 100 | ratio (goal ≥ 20) | band | PL/pgSQL sync_push_many × 100 |")
+    out.append("|---|---:|---:|---:|---|---:|")
+    for sync in ("on", "off"):
+        case = "sync_%s" % sync
+        s, b, pb = (med("t2", case, v, key="records_per_s") for v in ("single", "batch100", "plpgsql_batch100"))
+        if s is None:
+            continue
+        r = b / s if s and b else None
+        out.append("| %s | %s | %s | %s %s | %s | %s |" % (sync, fmt(s), fmt(b), fmt(r, 1), verdict(r, 20),
+                                                   band("t2", case, "batch100", "single", key="records_per_s"), fmt(pb)))
+        summary.append(("2", "batch 100 vs single, records/s, sync %s" % sync, fmt(r, 1) + "×", "≥ 20×", verdict(r, 20)))
+    out.append("")
+
+# --- target 3 ---
+if any(r["target"] == "t3" for r in rows):
+    sizes = sorted({int(r["variant"].split("_")[1]) for r in rows if r["target"] == "t3"})
+    out.append("### 3. Pull of 1,000 changes vs zone size\n")
+    out.append("1 client, `sync_pull('puller1', zone, since = size, 1000)`: the zone's last 1,000 changes "
+               "(256 KB of blobs) returned to pgbench. Mean time per call (median over rounds).\n")
+    out.append("| zone size | ms per pull | ratio to the smallest zone | band |")
+    out.append("|---:|---:|---:|---|")
+    small = med("t3", "pull_1000", "zone_%d" % sizes[0], key="lat_ms")
+    for n in sizes:
+        m = med("t3", "pull_1000", "zone_%d" % n, key="lat_ms")
+        r = m / small if m and small else None
+        out.append("| %s | %s | %s | %s |" % ("{:,}".format(n), fmt(m, 2), fmt(r, 2),
+                                          band("t3", "pull_1000", "zone_%d" % n, "zone_%d" % sizes[0], key="lat_ms")))
+    big = med("t3", "pull_1000", "zone_%d" % sizes[-1], key="lat_ms")
+    r = big / small if big and small else None
+    summary.append(("3", "pull 1,000: %s-record zone / %s-record zone time" % ("{:,}".format(sizes[-1]), "{:,}".format(sizes[0])),
+                    fmt(r, 2) + "×", "≤ 1.3×", verdict(r, 1.3, False)))
+    out.append("")
+
+# --- target 4 ---
+if any(r["target"] == "t4" for r in rows):
+    e, b = med("t4", "push_sync_off", "empty"), med("t4", "push_sync_off", "big")
+    r = e / b if e and b else None
+    out.append("### 4. Push into a database holding 1M records vs an empty one\n")
+    out.append("8 clients, the single-record push of target 1 (synchronous_commit off, notify off, so that "
+               "the data size is what differs, not fsync or the NOTIFY lock), users u1..uN: in `big` each already has "
+               "100 records in `default`, in `fresh` they start empty.\n")
+    out.append("| database | pushes/s | time per push relative to empty (goal ≤ 1.15) | band |")
+    out.append("|---|---:|---:|---|")
+    out.append("| no records (`fresh`: the same users' zones, empty) | %s | 1.00 | |" % fmt(e))
+    out.append("| %s records (`big`) | %s | %s %s | %s |" % (read("datasets.txt").split("big: ")[-1].split(" zones, ")[-1].split(" records")[0] if "big: " in read("datasets.txt") else "?",
+                                                        fmt(b), fmt(r, 2), verdict(r, 1.15, False),
+                                                        band("t4", "push_sync_off", "big", "empty", invert=True)))
+    summary.append(("4", "push, 1M records stored / empty, time per push", fmt(r, 2) + "×", "≤ 1.15×", verdict(r, 1.15, False)))
+    out.append("")
+
+# --- target 5 ---
+t5 = [r for r in rows if r["target"] == "t5"]
+if t5:
+    out.append("### 5. The HTTP proxy vs the direct path\n")
+    if any(r["case"] == "skipped" for r in t5):
+        out.append("Not measured: `proxy/credsync-proxy` was missing or did not start.\n")
+        summary.append(("5", "proxy vs direct", "n/a", "≥ 0.7×", "not measured"))
+    else:
+        out.append("wrk (2 threads, keep-alive, a random one of 1,000 users' bearer tokens per request) against "
+                   "`credsync-proxy` with its default flags, vs pgbench calling the same SQL function with the same "
+                   "number of connections; synchronous_commit off for both (so the proxy's own cost is not hidden "
+                   "behind fsync), NOTIFY on. Push: one new 256-byte record. Pull: `since=0&limit=100` of a user "
+                   "holding 100 records (25.6 KB of blobs, base64 in JSON through the proxy). Latencies are per "
+                   "request (wrk) / per transaction (pgbench log), median over rounds.\n")
+        out.append("| call | connections | proxy req/s | direct tx/s | proxy / direct (goal ≥ 0.7) | band | proxy p50 / p99 ms | direct p50 / p99 ms | proxy non-2xx |")
+        out.append("|---|---:|---:|---:|---:|---|---|---|---:|")
+        for case in ("push", "pull"):
+            for c in (8, 32, 128):
+                p, d = med("t5", case, "proxy", c), med("t5", case, "direct", c)
+                if p is None:
+                    continue
+                r = p / d if d else None
+                non2xx = sum(x.get("non2xx", 0) for x in runs("t5", case, "proxy", c))
+                out.append("| %s | %d | %s | %s | %s %s | %s | %s / %s | %s / %s | %d |" % (
+                    case, c, fmt(p), fmt(d), fmt(r, 2), verdict(r, 0.7), band("t5", case, "proxy", "direct", c),
+                    fmt(med("t5", case, "proxy", c, "p50_ms"), 2), fmt(med("t5", case, "proxy", c, "p99_ms"), 1),
+                    fmt(med("t5", case, "direct", c, "p50_ms"), 2), fmt(med("t5", case, "direct", c, "p99_ms"), 1), non2xx))
+                summary.append(("5", "proxy / direct, %s, %d connections" % (case, c), fmt(r, 2) + "×", "≥ 0.7×", verdict(r, 0.7)))
+        idle = [r for r in t5 if r["case"] == "rss_idle"]
+        r256 = [r for r in t5 if r["case"] == "rss_256"]
+        if r256:
+            x = r256[0]
+            out.append("")
+            out.append("Proxy resident memory: %s MiB idle after start; at 256 keep-alive connections (wrk push, %s req/s, "
+                       "p50 %s ms, p99 %s ms, %d non-2xx): peak RSS %s MiB sampled every 0.2 s, VmHWM %s MiB, %s threads." % (
+                           fmt((idle[0].get("rss_kb") or 0) / 1024.0, 1) if idle else "n/a", fmt(x.get("tps")),
+                           fmt(x.get("p50_ms"), 2), fmt(x.get("p99_ms"), 1), x.get("non2xx", 0),
+                           fmt((x.get("rss_peak_kb") or 0) / 1024.0, 1), fmt((x.get("rss_hwm_kb") or 0) / 1024.0, 1),
+                           x.get("threads")))
+            summary.append(("5", "proxy peak RSS at 256 connections", fmt((x.get("rss_peak_kb") or 0) / 1024.0, 1) + " MiB", "reported", "reported"))
+    out.append("")
+
+# --- target 6 ---
+if any(r["target"] == "t6" for r in rows):
+    out.append("### 6. NOTIFY on vs off; one hot zone\n")
+    out.append("32 clients, the single-record push of target 1, `credsync.notify` on vs off; the PL/pgSQL "
+               "baseline without NOTIFY and the floor (which never notifies) run in the same rotation.\n")
+    out.append("| synchronous_commit | credsync notify on | credsync notify off | on / off | band | PL/pgSQL notify off | floor | credsync (off) / PL/pgSQL (off) | credsync (off) / floor |")
+    out.append("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    for sync in ("on", "off"):
+        case = "notify_sync_%s" % sync
+        on, off = med("t6", case, "notify_on"), med("t6", case, "notify_off")
+        pl, fl = med("t6", case, "plpgsql_notify_off"), med("t6", case, "floor")
+        if on is None:
+            continue
+        r = on / off if off else None
+        out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            sync, fmt(on), fmt(off), fmt(r, 2), band("t6", case, "notify_on", "notify_off"), fmt(pl), fmt(fl),
+            fmt(off / pl if off and pl else None, 2), fmt(off / fl if off and fl else None, 2)))
+        summary.append(("6", "notify on / off, 32 clients, sync %s" % sync, fmt(r, 2) + "×", "reported", "reported"))
+    out.append("")
+    s, h, hb = (med("t6", "hot_zone", v, key="records_per_s") for v in ("spread_single", "hot_single", "hot_batch100"))
+    hl = med("t6", "hot_zone", "hot_single", key="lat_ms")
+    out.append("16 writers, synchronous_commit on, notify off (with NOTIFY on, every notifying commit in the "
+               "database is serialized anyway, see above). Records per second (median):\n")
+    out.append("| workload | records/s | vs spread |")
+    out.append("|---|---:|---:|")
+    out.append("| 16 writers, each push to a random one of the users (spread) | %s | 1.00 |" % fmt(s))
+    out.append("| 16 writers, one record per push, all to one zone (hot) | %s | %s |" % (fmt(h), fmt(h / s if h and s else None, 2)))
+    out.append("| 16 writers, 100 records per push, all to one zone (hot, batched) | %s | %s |" % (fmt(hb), fmt(hb / s if hb and s else None, 2)))
+    out.append("")
+    if h and hl:
+        out.append("Hot zone, one record per push: %s pushes/s means one commit every %.2f ms; each of the 16 "
+                   "writers waits %.1f ms on average (pgbench latency)." % (fmt(h), 1000.0 / h, hl))
+        summary.append(("6", "hot zone 16 writers: single / batch-100 records/s", "%s / %s" % (fmt(h), fmt(hb)), "reported", "reported"))
+    out.append("")
+
+# --- profile ---
+prof = []
+pdir = os.path.join(RES, "profile")
+if os.path.isdir(pdir):
+    for fn in sorted(os.listdir(pdir)):
+        if fn.endswith(".txt") and not fn.endswith(".report.txt"):
+            prof.append("`%s` (8 clients):\n\n```\n%s\n```\n" % (fn[:-4], open(os.path.join(pdir, fn)).read().strip()))
+
+# --- chart: throughput vs clients (target 1) ---
+chart = None
+if DOC and t1_rows:
+    chart = os.path.join(os.path.dirname(DOC), "performance-push.png")
+    dat = os.path.join(RES, "t1.dat")
+    with open(dat, "w") as f:
+        for sync in ("on", "off"):
+            f.write("# synchronous_commit=%s: clients floor plpgsql credsync\n" % sync)
+            for s, c, fl, p, cs in t1_rows:
+                if s == sync:
+                    f.write("%d %s %s %s\n" % (c, fl or 0, p or 0, cs or 0))
+            f.write("\n\n")
+    gp = """set terminal pngcairo size 1000,420 font ",10"
+set output '%s'
+set multiplot layout 1,2 title "Single-record push throughput vs clients (median of interleaved rounds)"
+set logscale x 2
+set xtics (1, 8, 32)
+set xrange [0.8:40]
+set yrange [0:*]
+set grid
+set key top left
+set xlabel "pgbench clients"
+set ylabel "pushes per second"
+set title "synchronous_commit = on"
+plot '%s' index 0 using 1:2 with linespoints lw 2 title "floor (one SQL statement)", \\
+     '' index 0 using 1:4 with linespoints lw 2 title "credsync.sync_push (C++)", \\
+     '' index 0 using 1:3 with linespoints lw 2 title "PL/pgSQL contract"
+set title "synchronous_commit = off"
+plot '%s' index 1 using 1:2 with linespoints lw 2 title "floor (one SQL statement)", \\
+     '' index 1 using 1:4 with linespoints lw 2 title "credsync.sync_push (C++)", \\
+     '' index 1 using 1:3 with linespoints lw 2 title "PL/pgSQL contract"
+unset multiplot
+""" % (os.path.abspath(chart), dat, dat)
+    with open(os.path.join(RES, "t1.gp"), "w") as f:
+        f.write(gp)
+    subprocess.run(["gnuplot", os.path.join(RES, "t1.gp")], check=True)
+
+# --- write ---
+rel = os.path.relpath(RES, ROOT)
+head = ["| target | what | measured | goal | verdict |", "|---|---|---:|---|---|"]
+head += ["| %s | %s | %s | %s | %s |" % s for s in summary]
+measured = "\n".join(out)
+machine = read("machine.txt")
+settings = read("settings.txt")
+datasets = read("datasets.txt")
+
+summary_md = "# bench run %s\n\n%s\n\n%s\n\n## Profile\n\n%s\n\n## Machine\n\n```\n%s\n```\n\n## Settings\n\n```\n%s\n```\n\n## Datasets\n\n```\n%s\n```\n" % (
+    os.path.basename(RES), "\n".join(head), measured, "\n".join(prof), machine, settings, datasets)
+with open(os.path.join(RES, "summary.md"), "w") as f:
+    f.write(summary_md)
+print("\n".join(head))
+
+if DOC:
+    notes = open(os.path.join(ROOT, "bench", "notes.md")).read()
+    doc = notes.replace("{{RUN}}", rel).replace("{{SUMMARY}}", "\n".join(head)).replace("{{MEASURED}}", measured) \
+        .replace("{{PROFILE}}", "\n".join(prof) or "(no profile in this run)").replace("{{MACHINE}}", machine) \
+        .replace("{{SETTINGS}}", settings).replace("{{DATASETS}}", datasets).replace("{{ROUNDS}}", str(ROUNDS))
+    with open(DOC, "w") as f:
+        f.write(doc)
+    print("wrote %s%s" % (DOC, " and " + chart if chart else ""))
