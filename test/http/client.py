@@ -11,7 +11,8 @@ import subprocess
 import time
 
 ROOT = os.environ.get("CREDSYNC_ROOT", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-PROXY = os.path.join(ROOT, "proxy", "credsync-proxy")
+# CREDSYNC_PROXY_BIN runs the suite against another build (e.g. with sanitizers).
+PROXY = os.environ.get("CREDSYNC_PROXY_BIN") or os.path.join(ROOT, "proxy", "credsync-proxy")
 
 
 def b64(data: bytes) -> str:
