@@ -94,7 +94,7 @@ void close_after(httplib::Response &res, bool with_length = false)
 
 bool has_json_content_type(const httplib::Request &req)
 {
-    if (!req.has_header("Content-Type")) return true;  // curl -d without -H is common
+    if (!req.has_header("Content-Type")) return true;
     std::string t = req.get_header_value("Content-Type");
     return strncasecmp(t.c_str(), "application/json", 16) == 0 &&
            (t.size() == 16 || t[16] == ';' || t[16] == ' ');
@@ -172,7 +172,7 @@ void HttpServer::setup()
             if (state.match.id == RouteId::push) {
                 if (!req.has_header("Content-Length"))
                     throw ApiError(411, "length_required", "a push needs a body with Content-Length");
-                if (!has_json_content_type(req)) throw bad_request("Content-Type must be application/json");
+                if (!has_json_content_type(req)) throw bad_request("Content-Type must be application/json (with curl: -H 'Content-Type: application/json')");
                 // Checked here so that a bad zone costs no body read.
                 if (!is_zone(state.match.zone))
                     throw bad_request("zone must be 1 to 64 characters of [A-Za-z0-9_.-]");
