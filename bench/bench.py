@@ -25,7 +25,7 @@ RES = os.environ["RES"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 QUICK = os.environ.get("BENCH_QUICK", "0") == "1"
-DUR = int(os.environ.get("BENCH_DURATION", "2" if QUICK else "5"))
+DUR = int(os.environ.get("BENCH_DURATION", "2" if QUICK else "4"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "3"))
 ONLY = [t for t in os.environ.get("BENCH_ONLY", "").split(",") if t]
 PULL_SIZES = [int(x) for x in os.environ["PULL_SIZES"].split(",")]

@@ -65,9 +65,12 @@ def source_line(loc):
 
 def statement_of(dso, addr):
     for loc in sites.get((dso, addr), []):
-        m = re.search(r"spi_run\((\w+)", source_line(loc))
+        m = re.search(r"spi_run\(([^,]+),", source_line(loc))
         if m:
-            return m.group(1)
+            arg = m.group(1).strip()
+            if "?" in arg:  # spi_run(cond ? a : b, ...)
+                arg = "/".join(x.strip() for x in arg.split("?", 1)[1].split(":"))
+            return arg
     return None
 
 
@@ -85,7 +88,12 @@ def phase(stack_syms):
     return "SPI overhead"
 
 
+NOTABLE = ["ExecInsertIndexTuples", "ExecCheckIndexConstraints", "heap_insert", "heap_update",
+           "heap_lock_tuple", "ExecOnConflictUpdate", "XLogInsert", "ExecAgg", "btgettuple",
+           "ExecInitIndexScan", "ExecInitModifyTable", "CreateExecutorState", "AfterTriggerEndQuery"]
+notable = collections.Counter()
 buckets = collections.Counter()
+others = collections.Counter()
 phases = collections.Counter()
 for s in samples:
     syms = [sym for _, sym, _ in s]
@@ -98,7 +106,11 @@ for s in samples:
             st = statement_of(dso, addr)
             if st:
                 label = "SQL %s" % st
-                phases[(label, phase(set(syms[:i])))] += 1
+                inside = set(syms[:i])
+                phases[(label, phase(inside))] += 1
+                for fn in NOTABLE:
+                    if fn in inside:
+                        notable[(label, fn)] += 1
                 break
     if label is None and inner is not None:
         if any(x in syms for x in ("Async_Notify",)):
@@ -128,6 +140,13 @@ for s in samples:
             label = "transaction start"
         else:
             label = "other backend work"
+            # the frame just under PostgresMain says which protocol step it was
+            names = [x for x in syms if x and not x.startswith("0x") and x != "[unknown]"]
+            if "PostgresMain" in names:
+                i = names.index("PostgresMain")
+                others[names[i - 1] if i > 0 else names[0]] += 1
+            else:
+                others[names[0] if names else "?"] += 1
     buckets[label] += 1
 
 total = sum(buckets.values()) or 1
@@ -141,3 +160,12 @@ print("SQL statements by executor phase (share of all samples):")
 for (label, ph), n in sorted(phases.items(), key=lambda kv: -kv[1]):
     if 100.0 * n / total >= 0.5:
         print("  %-40s %-34s %5.1f%%" % (label, ph, 100.0 * n / total))
+print()
+print("'other backend work' by the step under PostgresMain (share of all samples):")
+for name, n in others.most_common(8):
+    print("  %-58s %5.1f%%" % (name, 100.0 * n / total))
+print()
+print("inside the SQL statements: samples with this function on the stack (share of all samples):")
+for (label, fn), n in sorted(notable.items(), key=lambda kv: -kv[1]):
+    if 100.0 * n / total >= 1.0:
+        print("  %-40s %-34s %5.1f%%" % (label, fn, 100.0 * n / total))
