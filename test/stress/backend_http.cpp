@@ -170,6 +170,7 @@ private:
     {
         cli_ = std::make_unique<httplib::Client>(base_);
         cli_->set_keep_alive(true);
+        cli_->set_tcp_nodelay(true);
         cli_->set_connection_timeout(3, 0);
         cli_->set_read_timeout(30, 0);
         cli_->set_write_timeout(10, 0);

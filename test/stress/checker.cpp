@@ -6,7 +6,7 @@
 //   checker --conninfo CONNINFO [--http URL] [--writers N] [--readers N]
 //           [--users N] [--zones N] [--writes N] [--seconds S] [--seed N]
 //           [--tolerate-faults] [--fault-deadline S] [--prefix P]
-//           [--inject NAME[,NAME...]|all]
+//           [--stop-file PATH] [--inject NAME[,NAME...]|all]
 //
 // Exit status 0 only when violations=0 (lost and duplicated included).
 #include <csignal>
@@ -36,7 +36,7 @@ void usage()
     std::fprintf(stderr,
                  "usage: checker --conninfo CONNINFO [--http URL] [--writers N] [--readers N] [--users N]\n"
                  "               [--zones N] [--writes N] [--seconds S] [--seed N] [--tolerate-faults]\n"
-                 "               [--fault-deadline S] [--prefix P] [--inject NAME,...|all]\n");
+                 "               [--fault-deadline S] [--prefix P] [--stop-file PATH] [--inject NAME,...|all]\n");
     std::exit(2);
 }
 
@@ -88,6 +88,7 @@ int main(int argc, char **argv)
         else if (a == "--tolerate-faults") cfg.tolerate = true;
         else if (a == "--fault-deadline") cfg.fault_deadline = std::stod(val());
         else if (a == "--prefix") cfg.prefix = val();
+        else if (a == "--stop-file") cfg.stop_file = val();
         else if (a == "--max-pad") cfg.max_pad = std::stoul(val());
         else if (a == "--inject") {
             std::string list = val();

@@ -95,7 +95,7 @@ bool fetch_all(Backend &be, int zi, std::unordered_map<Uuid, PullRow, UuidHash> 
         }
         if (p.rows.empty()) break;
         since = p.rows.back().gencount;
-        if (static_cast<int>(p.rows.size()) < limit) break;
+        if (static_cast<int>(p.rows.size()) < limit && p.more != 1) break;
     }
     return true;
 }
@@ -114,7 +114,7 @@ bool fetch_full_sync(Backend &be, int zi, std::unordered_map<Uuid, PullRow, Uuid
         }
         if (p.rows.empty()) break;
         since = p.rows.back().gencount;
-        if (static_cast<int>(p.rows.size()) < limit) break;
+        if (static_cast<int>(p.rows.size()) < limit && p.more != 1) break;
     }
     return true;
 }

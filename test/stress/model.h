@@ -18,6 +18,7 @@ namespace ck {
 
 struct Config {
     std::string conninfo, http_url, prefix;
+    std::string stop_file;  // with it, writers go on past --writes until this file exists
     int writers = 4, readers = 2, users = 4, zones = 3;
     long writes = 5000;
     double seconds = 60;

@@ -5,6 +5,8 @@
 // op_id reuse and cross-user probes, and checks each answer on the spot.
 #include "writer.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -49,8 +51,9 @@ public:
     {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(cfg.seconds);
         while (!stop_writers.load()) {
-            if (static_cast<long>(stats.records_acked.load()) >= cfg.writes ||
-                std::chrono::steady_clock::now() >= deadline) {
+            bool enough = static_cast<long>(stats.records_acked.load()) >= cfg.writes &&
+                          (cfg.stop_file.empty() || access(cfg.stop_file.c_str(), F_OK) == 0);
+            if (enough || std::chrono::steady_clock::now() >= deadline) {
                 stop_writers = true;
                 break;
             }
