@@ -10,7 +10,9 @@
 #include "pool.h"
 #include "routes.h"
 
+#include <atomic>
 #include <csignal>
+#include <unistd.h>
 #include <pthread.h>
 #include <thread>
 
@@ -86,9 +88,11 @@ int main(int argc, char **argv)
     }
     listener.start();
 
+    std::atomic<bool> stopping{false};
     std::thread signals([&] {
         int sig = 0;
         sigwait(&stop_signals, &sig);
+        stopping = true;
         log_line(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
                  ", finishing requests in flight");
         // Waiting long-polls answer at once, then the server stops accepting
@@ -101,12 +105,11 @@ int main(int argc, char **argv)
              cfg.listen_host + ":" + std::to_string(cfg.listen_port) +
              (cfg.open_registration ? " (open registration)" : ""));
     server.serve();  // returns after stop(), once worker threads have finished
-    if (signals.joinable()) {
-        // serve() can also return on its own (listen socket error): wake the
-        // signal thread so it can be joined.
-        pthread_kill(signals.native_handle(), SIGTERM);
-        signals.join();
-    }
+    // serve() can also return on its own (listen socket error): then wake the
+    // signal thread with a SIGTERM to ourselves (blocked everywhere, so only
+    // its sigwait() takes it) so that it can be joined.
+    if (!stopping) kill(getpid(), SIGTERM);
+    signals.join();
     listener.stop();
     log_line("credsync-proxy stopped");
     return 0;

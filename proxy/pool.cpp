@@ -28,7 +28,10 @@ Pool::~Pool()
 
 void Pool::drop(Slot &s)
 {
-    if (s.conn) PQfinish(s.conn);
+    if (s.conn) {
+        PQfinish(s.conn);
+        open_--;
+    }
     s.conn = nullptr;
     s.prepared.clear();
 }
@@ -71,6 +74,7 @@ bool Pool::ensure_connected(Slot &s)
         return false;
     }
     s.conn = c;
+    open_++;
     note_db(true, "");
     return true;
 }
@@ -132,11 +136,9 @@ void Pool::release(size_t slot)
 PoolStats Pool::stats()
 {
     std::lock_guard<std::mutex> lock(mu_);
-    PoolStats st{static_cast<int>(slots_.size()), 0, 0, waiting_, timeouts_, connect_failures_.load()};
-    for (auto &s : slots_) {
-        if (s.conn) st.open++;
+    PoolStats st{static_cast<int>(slots_.size()), open_.load(), 0, waiting_, timeouts_, connect_failures_.load()};
+    for (auto &s : slots_)
         if (s.busy) st.in_use++;
-    }
     return st;
 }
 

@@ -112,6 +112,7 @@ private:
     int waiting_ = 0;
     long long timeouts_ = 0;
     std::atomic<long long> connect_failures_{0};
+    std::atomic<int> open_{0};  // for stats(): slots' conn fields belong to their leaseholders
     std::atomic<bool> db_up_{true};
 };
 
