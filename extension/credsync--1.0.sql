@@ -9,11 +9,14 @@
 
 \echo Use "CREATE EXTENSION credsync" to load this file. \quit
 
+-- User ids and zones are opaque identifiers: every table compares them
+-- bytewise (COLLATE "C"), which also makes each key comparison a memcmp.
+
 -- One row per (user, zone): the counter, and the aggregates maintained in
 -- O(1) per record written. Its row lock serializes the zone's writers.
 CREATE TABLE @extschema@.zones (
-    user_id  text   NOT NULL,
-    zone     text   NOT NULL,
+    user_id  text COLLATE "C" NOT NULL,
+    zone     text COLLATE "C" NOT NULL,
     gencount bigint NOT NULL DEFAULT 0,
     digest   bytea  NOT NULL DEFAULT pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'),
     items    bigint NOT NULL DEFAULT 0,
@@ -23,14 +26,21 @@ CREATE TABLE @extschema@.zones (
 );
 
 -- The newest version of each item; a tombstone has deleted = true, blob NULL.
+-- replaced_* describe the version this write overwrote (NULL when the item
+-- was new), as found under the zone's lock: PostgreSQL 15's RETURNING cannot
+-- show the old row, and the write path needs it for if_match, the digest
+-- and usage without a separate read per record.
 CREATE TABLE @extschema@.records (
-    user_id    text        NOT NULL,
-    zone       text        NOT NULL,
-    item       uuid        NOT NULL,
-    gencount   bigint      NOT NULL,
-    deleted    boolean     NOT NULL,
-    blob       bytea,
-    written_at timestamptz NOT NULL,
+    user_id           text COLLATE "C" NOT NULL,
+    zone              text COLLATE "C" NOT NULL,
+    item              uuid        NOT NULL,
+    gencount          bigint      NOT NULL,
+    deleted           boolean     NOT NULL,
+    blob              bytea,
+    written_at        timestamptz NOT NULL,
+    replaced_gencount bigint,
+    replaced_deleted  boolean,
+    replaced_bytes    integer,
     PRIMARY KEY (user_id, zone, item),
     CHECK (deleted = (blob IS NULL))
 );
@@ -42,7 +52,7 @@ CREATE INDEX records_tombstones_by_age ON @extschema@.records (written_at) WHERE
 
 -- Bearer tokens: only the SHA-256 of the token is stored.
 CREATE TABLE @extschema@.tokens (
-    user_id      text        NOT NULL,
+    user_id      text COLLATE "C" NOT NULL,
     token_sha256 bytea       NOT NULL,
     label        text,
     created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -53,8 +63,8 @@ CREATE INDEX tokens_by_hash ON @extschema@.tokens (token_sha256);
 
 -- Remembered op ids: the request's fingerprint and the original result.
 CREATE TABLE @extschema@.ops (
-    user_id        text        NOT NULL,
-    zone           text        NOT NULL,
+    user_id        text COLLATE "C" NOT NULL,
+    zone           text COLLATE "C" NOT NULL,
     op_id          uuid        NOT NULL,
     request_sha256 bytea       NOT NULL,
     items          uuid[]      NOT NULL,
@@ -66,7 +76,7 @@ CREATE INDEX ops_by_age ON @extschema@.ops (created_at);
 
 -- Per-user limits; NULL means the credsync.default_* setting.
 CREATE TABLE @extschema@.quotas (
-    user_id   text PRIMARY KEY,
+    user_id   text COLLATE "C" PRIMARY KEY,
     max_bytes bigint CHECK (max_bytes >= 0),
     max_items bigint CHECK (max_items >= 0)
 );

@@ -6,11 +6,6 @@
 
 namespace credsync {
 
-static Statement insert_op = {
-    "INSERT INTO credsync.ops (user_id, zone, op_id, request_sha256, items, gencounts)"
-    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-    6, {TEXTOID, TEXTOID, UUIDOID, BYTEAOID, UUIDARRAYOID, INT8ARRAYOID}, nullptr};
-
 static Statement select_op = {
     "SELECT request_sha256, items, gencounts FROM credsync.ops"
     " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
@@ -39,34 +34,6 @@ void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes])
         }
         hash.finish(out);
     });
-}
-
-static bytea *bytea_of(const uint8_t *bytes, size_t len)
-{
-    bytea *b = static_cast<bytea *>(palloc(VARHDRSZ + len));
-    SET_VARSIZE(b, VARHDRSZ + len);
-    memcpy(VARDATA(b), bytes, len);
-    return b;
-}
-
-bool remember_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes],
-                 const PushResult &result)
-{
-    Datum *items = static_cast<Datum *>(palloc(sizeof(Datum) * result.count));
-    Datum *gencounts = static_cast<Datum *>(palloc(sizeof(Datum) * result.count));
-    for (int i = 0; i < result.count; i++) {
-        items[i] = UUIDPGetDatum(&result.items[i]);
-        gencounts[i] = Int64GetDatum(result.gencounts[i]);
-    }
-    Datum values[6] = {
-        PointerGetDatum(request.user_id),
-        PointerGetDatum(request.zone),
-        UUIDPGetDatum(const_cast<pg_uuid_t *>(&request.op_id)),
-        PointerGetDatum(bytea_of(fingerprint, kSha256Bytes)),
-        PointerGetDatum(construct_array(items, result.count, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR)),
-        PointerGetDatum(construct_array(gencounts, result.count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE)),
-    };
-    return spi_run(insert_op, values, nullptr, false, SPI_OK_INSERT) == 1;
 }
 
 PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes])

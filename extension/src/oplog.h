@@ -13,12 +13,8 @@ namespace credsync {
 // sync_push_many and sync_delete of the same records fingerprint alike.
 void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes]);
 
-// Records the op with its result; false if the op id is already known.
-// SPI must be connected and the zone row locked.
-bool remember_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes],
-                 const PushResult &result);
-
 // The remembered result of a known op id, or CS422 if its fingerprint differs.
+// SPI must be connected.
 PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes]);
 
 }  // namespace credsync

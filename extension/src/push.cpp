@@ -17,42 +17,82 @@ extern "C" {
 
 namespace credsync {
 
-// Bumps the counter by k and takes the zone's row lock (creating the zone on
-// its first push). RETURNING gives the new gencount and the aggregates as
-// they were before this push.
-static Statement allocate = {
-    "INSERT INTO credsync.zones AS z (user_id, zone, gencount) VALUES ($1, $2, $3)"
-    " ON CONFLICT (user_id, zone)"
-    " DO UPDATE SET gencount = z.gencount OPERATOR(pg_catalog.+) EXCLUDED.gencount"
-    " RETURNING z.gencount, z.digest, z.items, z.bytes",
-    3, {TEXTOID, TEXTOID, INT8OID}, nullptr};
+// Statement 1: allocate, (remember the op id,) write the records.
+//
+// `zone` bumps the counter by k and takes the zone's row lock (creating the
+// zone on its first push); RETURNING gives the new gencount and the
+// aggregates as they were. `written` upserts the records with consecutive
+// gencounts in array order; ON CONFLICT locks the newest version of each
+// item, and its SET copies that version into replaced_* so that RETURNING
+// reports what was replaced. With an op id, `op` first remembers it with its
+// result; if the op id is already known (also when a concurrent retry
+// committed it while we waited for the lock) it inserts nothing and no record
+// is written: a replay. Pushes without an op id use a plan without `op`:
+// every plan node costs time to start.
+#define ALLOCATE_CTE                                                                              \
+    "zone AS ("                                                                                 \
+    "  INSERT INTO credsync.zones AS z (user_id, zone, gencount) VALUES ($1, $2, $3)"           \
+    "  ON CONFLICT (user_id, zone)"                                                             \
+    "  DO UPDATE SET gencount = z.gencount OPERATOR(pg_catalog.+) EXCLUDED.gencount"            \
+    "  RETURNING z.gencount, z.digest, z.items, z.bytes)"
 
-// Gives back the k gencounts allocated by a push that turned out to be a
-// replay (we still hold the row lock, so nobody saw them).
+#define REMEMBER_OP_CTE                                                                           \
+    "op AS ("                                                                                   \
+    "  INSERT INTO credsync.ops (user_id, zone, op_id, request_sha256, items, gencounts)"       \
+    "  SELECT $1, $2, $6, $7, $4,"                                                              \
+    "         ARRAY(SELECT pg_catalog.generate_series("                                         \
+    "               zone.gencount OPERATOR(pg_catalog.-) $3 OPERATOR(pg_catalog.+) 1, zone.gencount))" \
+    "    FROM zone"                                                                             \
+    "  ON CONFLICT DO NOTHING RETURNING 1)"
+
+#define WRITE_RECORDS_CTE(condition)                                                              \
+    "written AS ("                                                                              \
+    "  INSERT INTO credsync.records AS r (user_id, zone, item, gencount, deleted, blob, written_at)" \
+    "  SELECT $1, $2, u.item, zone.gencount OPERATOR(pg_catalog.-) $3 OPERATOR(pg_catalog.+) u.ord," \
+    "         u.blob IS NULL, u.blob, pg_catalog.now()"                                         \
+    "    FROM zone, ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5))"                   \
+    "         WITH ORDINALITY AS u(item, blob, ord)"                                            \
+    "   WHERE " condition                                                                       \
+    "  ON CONFLICT (user_id, zone, item) DO UPDATE"                                             \
+    "  SET gencount = EXCLUDED.gencount, deleted = EXCLUDED.deleted, blob = EXCLUDED.blob,"     \
+    "      written_at = EXCLUDED.written_at, replaced_gencount = r.gencount,"                   \
+    "      replaced_deleted = r.deleted, replaced_bytes = pg_catalog.octet_length(r.blob)"      \
+    "  RETURNING r.gencount, r.replaced_gencount, r.replaced_deleted, r.replaced_bytes)"
+
+#define WRITE_RESULT_COLUMNS                                                                      \
+    " SELECT zone.gencount, zone.digest, zone.items, zone.bytes,"                               \
+    "        w.gencount, w.replaced_gencount, w.replaced_deleted, w.replaced_bytes"
+
+static Statement write_push = {
+    "WITH " ALLOCATE_CTE ", " WRITE_RECORDS_CTE("true") WRITE_RESULT_COLUMNS
+    " FROM zone, written w",
+    5, {TEXTOID, TEXTOID, INT8OID, UUIDARRAYOID, BYTEAARRAYOID}, nullptr};
+
+// One row with NULL record columns when the op id was known (a replay).
+static Statement write_push_with_op = {
+    "WITH " ALLOCATE_CTE ", " REMEMBER_OP_CTE ", " WRITE_RECORDS_CTE("EXISTS (SELECT FROM op)")
+    WRITE_RESULT_COLUMNS " FROM zone LEFT JOIN written w ON true",
+    7, {TEXTOID, TEXTOID, INT8OID, UUIDARRAYOID, BYTEAARRAYOID, UUIDOID, BYTEAOID}, nullptr};
+
+// A replay: give back the k gencounts (we still hold the row lock, so
+// nobody saw them).
 static Statement unallocate = {
     "UPDATE credsync.zones SET gencount = gencount OPERATOR(pg_catalog.-) $3"
     " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
     3, {TEXTOID, TEXTOID, INT8OID}, nullptr};
 
-// Writes one record and returns the version it replaced (no row if none).
-static Statement write_record = {
-    "WITH old AS ("
-    "  SELECT r.gencount, r.deleted, pg_catalog.octet_length(r.blob) AS len"
-    "    FROM credsync.records r"
-    "   WHERE r.user_id OPERATOR(pg_catalog.=) $1 AND r.zone OPERATOR(pg_catalog.=) $2"
-    "     AND r.item OPERATOR(pg_catalog.=) $3),"
-    " written AS ("
-    "  INSERT INTO credsync.records AS r (user_id, zone, item, gencount, deleted, blob, written_at)"
-    "  VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now())"
-    "  ON CONFLICT (user_id, zone, item) DO UPDATE"
-    "  SET gencount = EXCLUDED.gencount, deleted = EXCLUDED.deleted,"
-    "      blob = EXCLUDED.blob, written_at = EXCLUDED.written_at)"
-    " SELECT gencount, deleted, len FROM old",
-    6, {TEXTOID, TEXTOID, UUIDOID, INT8OID, BOOLOID, BYTEAOID}, nullptr};
-
+// Statement 2, when the push does not grow the zone's usage.
 static Statement store_zone = {
     "UPDATE credsync.zones SET digest = $3, items = $4, bytes = $5"
     " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
+    5, {TEXTOID, TEXTOID, BYTEAOID, INT8OID, INT8OID}, nullptr};
+
+// Statement 2, when it does: also reads the user's other zones and quota.
+static Statement store_zone_read_quota = {
+    "WITH stored AS ("
+    "  UPDATE credsync.zones SET digest = $3, items = $4, bytes = $5"
+    "   WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2) "
+    CREDSYNC_USAGE_AND_QUOTA_ROWS("z.zone OPERATOR(pg_catalog.<>) $2"),
     5, {TEXTOID, TEXTOID, BYTEAOID, INT8OID, INT8OID}, nullptr};
 
 // --- validation -----------------------------------------------------------
@@ -137,24 +177,6 @@ static void add_conflict(StringInfo conflicts, const pg_uuid_t &item, const Vers
 
 // --- the push -------------------------------------------------------------
 
-static Version write_one(const PushRequest &request, const PushRecord &r, int64 gencount)
-{
-    Datum values[6] = {
-        PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
-        UUIDPGetDatum(const_cast<pg_uuid_t *>(&r.item)), Int64GetDatum(gencount),
-        BoolGetDatum(r.blob == nullptr), PointerGetDatum(r.blob),
-    };
-    char nulls[6] = {' ', ' ', ' ', ' ', ' ', r.blob ? ' ' : 'n'};
-    Version old = {false, 0, false, 0};
-    if (spi_run(write_record, values, nulls, false, SPI_OK_SELECT) == 1) {
-        old.exists = true;
-        old.gencount = spi_int64(0, 1);
-        old.deleted = spi_bool(0, 2);
-        old.bytes = spi_int64(0, 3);
-    }
-    return old;
-}
-
 static void apply_to_digest(Digest &digest, const pg_uuid_t &item, int64 gencount, bool add)
 {
     uint8_t term[kDigestBytes];
@@ -175,6 +197,52 @@ static PushResult allocate_result(int count)
     return result;
 }
 
+static ArrayType *item_array(const PushRequest &request)
+{
+    Datum *items = static_cast<Datum *>(palloc(sizeof(Datum) * request.count));
+    for (int i = 0; i < request.count; i++)
+        items[i] = UUIDPGetDatum(&request.records[i].item);
+    return construct_array(items, request.count, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+}
+
+static ArrayType *blob_array(const PushRequest &request)
+{
+    if (request.blob_array)
+        return request.blob_array;
+    Datum *blobs = static_cast<Datum *>(palloc(sizeof(Datum) * request.count));
+    bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * request.count));
+    for (int i = 0; i < request.count; i++) {
+        blobs[i] = PointerGetDatum(request.records[i].blob);
+        nulls[i] = request.records[i].blob == nullptr;
+    }
+    int dims[1] = {request.count};
+    int lbs[1] = {1};
+    return construct_md_array(blobs, nulls, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT);
+}
+
+// The version a written record replaced, from columns 6..8 of write_push.
+static Version replaced_version(uint64 row)
+{
+    bool absent;
+    spi_value(row, 6, &absent);
+    Version old = {false, 0, false, 0};
+    if (!absent) {
+        old.exists = true;
+        old.gencount = spi_int64(row, 6);
+        old.deleted = spi_bool(row, 7);
+        old.bytes = spi_int64(row, 8);
+    }
+    return old;
+}
+
+static bytea *bytes_as_bytea(const uint8_t *bytes, size_t len)
+{
+    bytea *b = static_cast<bytea *>(palloc(VARHDRSZ + len));
+    SET_VARSIZE(b, VARHDRSZ + len);
+    memcpy(VARDATA(b), bytes, len);
+    return b;
+}
+
 PushResult execute_push(PushRequest &request)
 {
     validate(request);
@@ -185,16 +253,33 @@ PushResult execute_push(PushRequest &request)
     uint8_t fingerprint[kSha256Bytes];
     if (request.has_op_id)
         request_fingerprint(request, fingerprint);
+    Datum write_values[7] = {
+        PointerGetDatum(request.user_id), PointerGetDatum(request.zone), Int64GetDatum(request.count),
+        PointerGetDatum(item_array(request)), PointerGetDatum(blob_array(request)),
+        UUIDPGetDatum(&request.op_id),
+        request.has_op_id ? PointerGetDatum(bytes_as_bytea(fingerprint, kSha256Bytes)) : (Datum)0};
 
     if (SPI_connect() != SPI_OK_CONNECT)
         elog(ERROR, "credsync: SPI_connect failed");
 
-    // 1. allocate k gencounts under the zone's row lock
-    Datum alloc_values[3] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
-                             Int64GetDatum(request.count)};
-    spi_run(allocate, alloc_values, nullptr, false, SPI_OK_INSERT_RETURNING);
+    // 1. allocate k gencounts under the zone's row lock, remember the op id,
+    //    write the records
+    uint64 rows = spi_run(request.has_op_id ? write_push_with_op : write_push, write_values, nullptr, false,
+                          SPI_OK_SELECT);
     int64 last = spi_int64(0, 1);
     int64 first = last - request.count + 1;
+    bool replay = false;
+    if (request.has_op_id)
+        spi_value(0, 5, &replay);  // no record written: the op id was already known
+    if (replay) {
+        PushResult replayed = replay_op(request, fingerprint);
+        spi_run(unallocate, write_values, nullptr, false, SPI_OK_UPDATE);
+        SPI_finish();
+        return replayed;
+    }
+    if (rows != static_cast<uint64>(request.count))
+        elog(ERROR, "credsync: wrote " UINT64_FORMAT " records of %d", rows, request.count);
+
     Digest digest;
     bool isnull;
     bytea *stored_digest = DatumGetByteaPP(spi_value(0, 2, &isnull));
@@ -205,27 +290,19 @@ PushResult execute_push(PushRequest &request)
     Usage after = before;
 
     PushResult result = allocate_result(request.count);
-    for (int i = 0; i < request.count; i++) {
-        result.items[i] = request.records[i].item;
-        result.gencounts[i] = first + i;
-    }
-
-    // 2. the op id: remember it, or replay the first push that used it
-    if (request.has_op_id && !remember_op(request, fingerprint, result)) {
-        PushResult replayed = replay_op(request, fingerprint);
-        spi_run(unallocate, alloc_values, nullptr, false, SPI_OK_UPDATE);
-        SPI_finish();
-        return replayed;
-    }
-
-    // 3. write the records, collecting if_match conflicts
     StringInfoData conflicts;
     initStringInfo(&conflicts);
     appendStringInfoChar(&conflicts, '[');
     bool conflicted = false;
+    // Walk the records in push order (RETURNING order is not promised).
+    int64 *row_of = static_cast<int64 *>(palloc(sizeof(int64) * request.count));
+    for (uint64 row = 0; row < rows; row++)
+        row_of[spi_int64(row, 5) - first] = static_cast<int64>(row);
     for (int i = 0; i < request.count; i++) {
         const PushRecord &r = request.records[i];
-        Version old = write_one(request, r, result.gencounts[i]);
+        Version old = replaced_version(row_of[i]);
+        result.items[i] = r.item;
+        result.gencounts[i] = first + i;
         if (!if_match_holds(r, old)) {
             add_conflict(&conflicts, r.item, old);
             conflicted = true;
@@ -237,7 +314,7 @@ PushResult execute_push(PushRequest &request)
             after.bytes -= old.bytes;
         }
         if (r.blob) {
-            apply_to_digest(digest, r.item, result.gencounts[i], true);
+            apply_to_digest(digest, r.item, first + i, true);
             after.items += 1;
             after.bytes += VARSIZE_ANY_EXHDR(r.blob);
         }
@@ -247,15 +324,19 @@ PushResult execute_push(PushRequest &request)
         raise_with_detail(kConflict, conflicts.data, "if_match failed: the push was not applied");
     }
 
-    // 4. quota, then the zone's new aggregates
-    check_quota(request.user_id, request.zone, before, after);
-    bytea *new_digest = static_cast<bytea *>(palloc(VARHDRSZ + kDigestBytes));
-    SET_VARSIZE(new_digest, VARHDRSZ + kDigestBytes);
-    memcpy(VARDATA(new_digest), digest.bytes, kDigestBytes);
-    Datum zone_values[5] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
-                            PointerGetDatum(new_digest), Int64GetDatum(after.items),
-                            Int64GetDatum(after.bytes)};
-    spi_run(store_zone, zone_values, nullptr, false, SPI_OK_UPDATE);
+    // 2. the zone's new aggregates, and the quota when usage grows
+    Datum store_values[5] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
+                             PointerGetDatum(bytes_as_bytea(digest.bytes, kDigestBytes)),
+                             Int64GetDatum(after.items), Int64GetDatum(after.bytes)};
+    if (usage_grows(before, after)) {
+        uint64 quota_rows = spi_run(store_zone_read_quota, store_values, nullptr, false, SPI_OK_SELECT);
+        Quota quota;
+        Usage others;
+        fold_usage_and_quota(quota_rows, &quota, &others);
+        check_quota(quota, others, before, after);
+    } else {
+        spi_run(store_zone, store_values, nullptr, false, SPI_OK_UPDATE);
+    }
 
     notify_push(request.user_id, request.zone, last);
     SPI_finish();

@@ -1,13 +1,13 @@
 // The write path shared by sync_push, sync_push_many and sync_delete.
 //
-// One push, in one transaction:
-//   1. allocate: bump the zone's gencount by k under its row lock (the lock
-//      is held until commit, so commit order equals gencount order);
-//   2. remember the op id (if any) with its result, or replay the first one;
-//   3. write each record, reading the version it replaces;
-//   4. check if_match and the quota, then store the zone's new digest and
-//      usage. Any error aborts the transaction: nothing is applied, no
-//      gencount is spent.
+// One push is one transaction and two statements, whatever its size:
+//   1. write: bump the zone's gencount by k under its row lock (held until
+//      commit, so commit order equals gencount order), remember the op id,
+//      and upsert the k records, each reporting the version it replaced;
+//   2. store: the zone's new digest, items and bytes (reading the user's
+//      other zones and quota when the push grows usage).
+// if_match and the quota are checked between the two; any error aborts the
+// transaction: nothing is applied, no gencount is spent.
 #pragma once
 #include "pg.h"
 
@@ -28,6 +28,7 @@ struct PushRequest {
     PushRecord *records;
     bool has_op_id;
     pg_uuid_t op_id;
+    ArrayType *blob_array;      // the caller's bytea[] if it has one, else nullptr
     const char *item_argument;  // "item_id" or "item_ids", for CS400 details
 };
 

@@ -58,11 +58,11 @@ extern "C" {
 PG_FUNCTION_INFO_V1(credsync_sync_push);
 Datum credsync_sync_push(PG_FUNCTION_ARGS)
 {
-    PushRequest request;
+    PushRequest request = {};
     request.user_id = user_id_arg(fcinfo, 0);
     request.zone = zone_arg(fcinfo, 1);
     request.item_argument = "item_id";
-    PushRecord record;
+    PushRecord record = {};
     record.blob = PG_ARGISNULL(2) ? nullptr : PG_GETARG_BYTEA_PP(2);
     record.item_given = !PG_ARGISNULL(3);
     if (record.item_given)
@@ -78,12 +78,13 @@ Datum credsync_sync_push(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(credsync_sync_push_many);
 Datum credsync_sync_push_many(PG_FUNCTION_ARGS)
 {
-    PushRequest request;
+    PushRequest request = {};
     request.user_id = user_id_arg(fcinfo, 0);
     request.zone = zone_arg(fcinfo, 1);
     request.item_argument = "item_ids";
     required_arg(fcinfo, 3, "blobs");
     ArrayArg blobs = array_arg(fcinfo, 3, "blobs", BYTEAOID, -1, false, TYPALIGN_INT);
+    request.blob_array = PG_GETARG_ARRAYTYPE_P(3);  // passed on as is: no copy of the blobs
     ArrayArg items = array_arg(fcinfo, 2, "item_ids", UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
     ArrayArg if_match = array_arg(fcinfo, 4, "if_match", INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
     if (items.count >= 0 && items.count != blobs.count)
@@ -109,11 +110,11 @@ Datum credsync_sync_push_many(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(credsync_sync_delete);
 Datum credsync_sync_delete(PG_FUNCTION_ARGS)
 {
-    PushRequest request;
+    PushRequest request = {};
     request.user_id = user_id_arg(fcinfo, 0);
     request.zone = zone_arg(fcinfo, 1);
     request.item_argument = "item_id";
-    PushRecord record;
+    PushRecord record = {};
     record.blob = nullptr;
     record.item_given = true;
     record.item = *DatumGetUUIDP(required_arg(fcinfo, 2, "item_id"));

@@ -15,13 +15,31 @@ struct Quota {
     int64 max_items;
 };
 
-// The quota in force for the user (set_quota, else the default settings)
-// and the user's usage in zones other than `zone` (all zones if zone is
-// nullptr). SPI must be connected.
-void read_quota_and_usage(text *user_id, text *zone, bool read_only, Quota *quota, Usage *others);
+// The SQL shape both readers below share: one row (bytes, items, NULL, NULL)
+// per zone of the user, plus one row (NULL, NULL, max_bytes, max_items) if a
+// quota is set. Plain index scans, no aggregate: cheaper to start per push.
+#define CREDSYNC_USAGE_AND_QUOTA_ROWS(zone_filter)                                              \
+    "SELECT z.bytes, z.items, NULL::pg_catalog.int8, NULL::pg_catalog.int8"                     \
+    "  FROM credsync.zones z WHERE z.user_id OPERATOR(pg_catalog.=) $1 AND " zone_filter        \
+    " UNION ALL "                                                                              \
+    "SELECT NULL, NULL, q.max_bytes, q.max_items"                                              \
+    "  FROM credsync.quotas q WHERE q.user_id OPERATOR(pg_catalog.=) $1"
 
-// Raises CS507 if a push that changes the zone's usage from `before` to
-// `after` grows past the user's quota. SPI must be connected.
-void check_quota(text *user_id, text *zone, Usage before, Usage after);
+// Sums the rows of CREDSYNC_USAGE_AND_QUOTA_ROWS in SPI_tuptable.
+void fold_usage_and_quota(uint64 rows, Quota *quota, Usage *usage);
+
+// The quota in force for the user and their usage over all zones.
+// SPI must be connected; reads in the caller's snapshot.
+void read_account(text *user_id, Quota *quota, Usage *usage);
+
+// Raises CS507 if a push that changed its zone's usage from `before` to
+// `after` makes the user's usage (others + after) exceed the quota in a
+// dimension that grew. `others` is the usage of the user's other zones.
+void check_quota(Quota quota, Usage others, Usage before, Usage after);
+
+inline bool usage_grows(Usage before, Usage after)
+{
+    return after.bytes > before.bytes || after.items > before.items;
+}
 
 }  // namespace credsync

@@ -81,7 +81,7 @@ Datum credsync_sync_account(PG_FUNCTION_ARGS)
     connect_spi();
     Quota quota;
     Usage usage;
-    read_quota_and_usage(user_id, nullptr, true, &quota, &usage);
+    read_account(user_id, &quota, &usage);
     Datum out[4] = {Int64GetDatum(usage.bytes), Int64GetDatum(usage.items), Int64GetDatum(quota.max_bytes),
                     Int64GetDatum(quota.max_items)};
     bool nulls[4] = {false, false, false, false};

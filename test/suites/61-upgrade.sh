@@ -48,23 +48,27 @@ if [ -n "$stale" ]; then
 fi
 ok "upgrade: installed extension files match $extdir/ (${#installs[@]} install, ${#updates[@]} update scripts)"
 
-# A released script (any version other than default_version, and any update
-# script to one) is frozen: databases out there were made with it as first
-# committed. Editing it makes this suite test an install nobody has.
-if [ "$extdir" = extension ] && git rev-parse --git-dir >/dev/null 2>&1; then
-    changed= frozen=0
+# A released script is frozen: databases out there were made with it, and
+# editing it makes this suite test an install nobody has. Releasing a version
+# records its scripts' SHA-256 in extension/released.sha256; every script
+# listed there must be unchanged, and every older version shipped must be
+# listed (ship a new update script instead of editing).
+if [ "$extdir" = extension ]; then
+    manifest=extension/released.sha256
+    if ! (cd extension && sha256sum --quiet -c released.sha256) >/dev/null 2>&1; then
+        not_ok "upgrade: released scripts are unchanged ($(cd extension && sha256sum --quiet -c released.sha256 2>&1 | tr '\n' ' '))"
+    else
+        ok "upgrade: the $(wc -l <"$manifest") released scripts match extension/released.sha256"
+    fi
+    unlisted=
     for v in "${installs[@]}" "${updates[@]}"; do
         [ "${v##*--}" = "$default" ] && continue
-        f=extension/credsync--$v.sql
-        first=$(git log --diff-filter=A --format=%H -- "$f" | tail -1)
-        [ -n "$first" ] || continue
-        frozen=$((frozen + 1))
-        git show "$first:$f" | cmp -s - "$f" || changed="$changed $f (first committed in ${first:0:7})"
+        grep -q " credsync--$v.sql\$" "$manifest" || unlisted="$unlisted credsync--$v.sql"
     done
-    if [ -n "$changed" ]; then
-        not_ok "upgrade: released scripts are unchanged since first committed (edited:$changed; ship a new update script instead)"
+    if [ -n "$unlisted" ]; then
+        not_ok "upgrade: every released version's scripts are recorded in $manifest (missing:$unlisted)"
     else
-        ok "upgrade: the $frozen released scripts are unchanged since first committed"
+        ok "upgrade: every released version's scripts are recorded in $manifest"
     fi
 fi
 
