@@ -185,6 +185,14 @@ int main(int argc, char **argv)
     std::printf("  lost=%llu duplicated=%llu violations=%llu\n", (unsigned long long)stats.lost,
                 (unsigned long long)stats.duplicated, (unsigned long long)v);
     print_violation_kinds();
+    std::printf("figures: writes=%llu pushes=%llu reads=%llu records_read=%llu conflicts=%llu replays=%llu retries=%llu "
+                "restart_checks=%llu signal_checks=%llu lost=%llu duplicated=%llu violations=%llu\n",
+                (unsigned long long)stats.records_acked, (unsigned long long)stats.pushes_acked,
+                (unsigned long long)stats.pulls, (unsigned long long)stats.records_read,
+                (unsigned long long)stats.conflicts, (unsigned long long)stats.replays,
+                (unsigned long long)stats.retries, (unsigned long long)stats.restart_checks,
+                (unsigned long long)stats.signal_checks, (unsigned long long)stats.lost,
+                (unsigned long long)stats.duplicated, (unsigned long long)v);
     std::fflush(stdout);
     return v == 0 ? 0 : 1;
 }
