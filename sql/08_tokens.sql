@@ -43,3 +43,10 @@ SELECT credsync.notify_key('alice', 'default') ~ '^[0-9a-f]{32}$' AS well_formed
        position(credsync.notify_key('alice', 'default') IN encode(sha256('alice'::bytea), 'hex')) = 0
          AND position(credsync.notify_key('alice', 'default') IN encode(sha256('alicedefault'::bytea), 'hex')) = 0
          AS not_plain_hash;
+-- The key is HMAC-SHA-256(installation secret, user_id || 0x00 || zone), first
+-- 16 bytes in hex: checked against pgcrypto's independent hmac().
+CREATE EXTENSION pgcrypto;
+SELECT credsync.notify_key(u, z) = left(encode(hmac(convert_to(u, 'UTF8') || '\x00'::bytea || convert_to(z, 'UTF8'),
+                                                    secret, 'sha256'), 'hex'), 32) AS matches_hmac
+  FROM credsync.install_secret, (VALUES ('alice', 'default'), ('bob', 'a.b-c'), (repeat('ü', 128), 'z')) AS v(u, z);
+DROP EXTENSION pgcrypto;

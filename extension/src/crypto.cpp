@@ -1,7 +1,6 @@
 #include "crypto.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <new>
 
@@ -37,12 +36,44 @@ bool sha256(const void *data, size_t len, uint8_t out[kSha256Bytes])
     return EVP_Digest(data, len, out, &n, EVP_sha256(), nullptr) == 1 && n == kSha256Bytes;
 }
 
-bool hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-                 uint8_t out[kSha256Bytes])
+
+bool hmac_key_init(HmacKey *hmac, const uint8_t *key, size_t key_len)
 {
+    constexpr size_t kBlock = 64;
+    if (key_len > kBlock)
+        return false;
+    uint8_t ipad[kBlock], opad[kBlock];
+    for (size_t i = 0; i < kBlock; i++) {
+        uint8_t k = i < key_len ? key[i] : 0;
+        ipad[i] = k ^ 0x36;
+        opad[i] = k ^ 0x5c;
+    }
+    EVP_MD_CTX *inner = EVP_MD_CTX_new(), *outer = EVP_MD_CTX_new(), *work = EVP_MD_CTX_new();
+    bool ok = inner && outer && work && EVP_DigestInit_ex(inner, EVP_sha256(), nullptr) == 1 &&
+              EVP_DigestUpdate(inner, ipad, kBlock) == 1 && EVP_DigestInit_ex(outer, EVP_sha256(), nullptr) == 1 &&
+              EVP_DigestUpdate(outer, opad, kBlock) == 1;
+    if (!ok) {
+        EVP_MD_CTX_free(inner);
+        EVP_MD_CTX_free(outer);
+        EVP_MD_CTX_free(work);
+        return false;
+    }
+    hmac->inner = inner;
+    hmac->outer = outer;
+    hmac->work = work;
+    return true;
+}
+
+bool hmac_sha256(const HmacKey &hmac, const void *data, size_t len, uint8_t out[kSha256Bytes])
+{
+    EVP_MD_CTX *work = static_cast<EVP_MD_CTX *>(hmac.work);
+    uint8_t inner_hash[kSha256Bytes];
     unsigned int n = 0;
-    return HMAC(EVP_sha256(), key, static_cast<int>(key_len), static_cast<const unsigned char *>(data),
-                len, out, &n) != nullptr && n == kSha256Bytes;
+    return EVP_MD_CTX_copy_ex(work, static_cast<EVP_MD_CTX *>(hmac.inner)) == 1 &&
+           EVP_DigestUpdate(work, data, len) == 1 && EVP_DigestFinal_ex(work, inner_hash, &n) == 1 &&
+           EVP_MD_CTX_copy_ex(work, static_cast<EVP_MD_CTX *>(hmac.outer)) == 1 &&
+           EVP_DigestUpdate(work, inner_hash, sizeof inner_hash) == 1 && EVP_DigestFinal_ex(work, out, &n) == 1 &&
+           n == kSha256Bytes;
 }
 
 void to_hex(const uint8_t *bytes, size_t len, char *out)

@@ -22,10 +22,20 @@ private:
     void *ctx_;  // EVP_MD_CTX *
 };
 
-// One-shot helpers; return false only if OpenSSL fails (out of memory).
+// One-shot SHA-256; false only if OpenSSL fails (out of memory).
 bool sha256(const void *data, size_t len, uint8_t out[kSha256Bytes]);
-bool hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-                 uint8_t out[kSha256Bytes]);
+
+// HMAC-SHA-256 under one fixed key, for many messages: the key's inner and
+// outer SHA-256 states are computed once (OpenSSL's one-shot HMAC() looks the
+// algorithm up and rehashes the key on every call). Plain data, no
+// destructor: meant to live in a static for the backend's lifetime.
+struct HmacKey {
+    void *inner;  // EVP_MD_CTX * after absorbing key ^ ipad
+    void *outer;  // EVP_MD_CTX * after absorbing key ^ opad
+    void *work;   // scratch EVP_MD_CTX *
+};
+bool hmac_key_init(HmacKey *hmac, const uint8_t *key, size_t key_len);  // key_len <= 64
+bool hmac_sha256(const HmacKey &hmac, const void *data, size_t len, uint8_t out[kSha256Bytes]);
 
 // Lower-case hex of `len` bytes into `out` (2 * len + 1 bytes, NUL-terminated).
 void to_hex(const uint8_t *bytes, size_t len, char *out);

@@ -11,11 +11,12 @@ namespace credsync {
 static Statement read_secret = {
     "SELECT secret FROM credsync.install_secret", 0, {}, nullptr};
 
-// The secret never changes while a database exists, so each backend reads it once.
-static uint8_t secret_bytes[kSha256Bytes];
+// The secret never changes while a database exists, so each backend reads it
+// once and keeps the HMAC key state derived from it.
+static HmacKey secret_key;
 static bool secret_loaded = false;
 
-static const uint8_t *installation_secret()
+static const HmacKey &installation_key()
 {
     if (!secret_loaded) {
         spi_run(read_secret, nullptr, nullptr, true, SPI_OK_SELECT);
@@ -26,15 +27,16 @@ static const uint8_t *installation_secret()
         bytea *secret = DatumGetByteaPP(d);
         if (VARSIZE_ANY_EXHDR(secret) != kSha256Bytes)
             elog(ERROR, "credsync: the installation secret has the wrong size");
-        memcpy(secret_bytes, VARDATA_ANY(secret), kSha256Bytes);
+        if (!hmac_key_init(&secret_key, reinterpret_cast<const uint8_t *>(VARDATA_ANY(secret)), kSha256Bytes))
+            elog(ERROR, "credsync: could not set up HMAC-SHA-256");
         secret_loaded = true;
     }
-    return secret_bytes;
+    return secret_key;
 }
 
 char *notify_key_for(text *user_id, text *zone)
 {
-    const uint8_t *secret = installation_secret();
+    const HmacKey &key_state = installation_key();
     int user_len = VARSIZE_ANY_EXHDR(user_id);
     int zone_len = VARSIZE_ANY_EXHDR(zone);
     // user_id || 0x00 || zone: the user id has no NUL, so the split is unambiguous.
@@ -44,7 +46,7 @@ char *notify_key_for(text *user_id, text *zone)
     memcpy(message + user_len + 1, VARDATA_ANY(zone), zone_len);
 
     uint8_t mac[kSha256Bytes];
-    if (!hmac_sha256(secret, kSha256Bytes, message, user_len + 1 + zone_len, mac))
+    if (!hmac_sha256(key_state, message, user_len + 1 + zone_len, mac))
         elog(ERROR, "credsync: HMAC-SHA-256 failed");
     char *key = static_cast<char *>(palloc(kNotifyKeyHexChars + 1));
     to_hex(mac, kNotifyKeyHexChars / 2, key);
