@@ -57,12 +57,6 @@ static Statement drop_user_rows = {
     "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM q)",
     1, {TEXTOID}, nullptr};
 
-static void connect_spi()
-{
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "credsync: SPI_connect failed");
-}
-
 static TimestampTz now_minus(Interval *age)
 {
     return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
@@ -90,7 +84,7 @@ Datum credsync_set_quota(PG_FUNCTION_ARGS)
         raise_bad_argument("max_bytes", "max_bytes must be NULL or 0 or more");
     if (!PG_ARGISNULL(2) && PG_GETARG_INT64(2) < 0)
         raise_bad_argument("max_items", "max_items must be NULL or 0 or more");
-    connect_spi();
+    spi_connect();
     if (PG_ARGISNULL(1) && PG_ARGISNULL(2)) {
         Datum values[1] = {PointerGetDatum(user_id)};
         spi_run(delete_quota, values, nullptr, false, SPI_OK_DELETE);
@@ -117,7 +111,7 @@ Datum credsync_compact(PG_FUNCTION_ARGS)
     Interval retention = {static_cast<TimeOffset>(settings.op_retention_seconds) * USECS_PER_SEC, 0, 0};
     TimestampTz op_cutoff = Min(tombstone_cutoff, now_minus(&retention));
 
-    connect_spi();
+    spi_connect();
     Datum cutoff[1] = {TimestampTzGetDatum(tombstone_cutoff)};
     uint64 zone_count = spi_run(zones_to_compact, cutoff, nullptr, false, SPI_OK_SELECT);
     SPITupleTable *zones = SPI_tuptable;
@@ -141,7 +135,7 @@ PG_FUNCTION_INFO_V1(credsync_drop_user);
 Datum credsync_drop_user(PG_FUNCTION_ARGS)
 {
     text *user_id = user_id_arg(fcinfo, 0);
-    connect_spi();
+    spi_connect();
     Datum values[1] = {PointerGetDatum(user_id)};
     spi_run(drop_user_rows, values, nullptr, false, SPI_OK_SELECT);
     int64 removed = spi_int64(0, 1);

@@ -70,8 +70,7 @@ Datum credsync_notify_key(PG_FUNCTION_ARGS)
 {
     text *user_id = credsync::user_id_arg(fcinfo, 0);
     text *zone = credsync::zone_arg(fcinfo, 1);
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "credsync: SPI_connect failed");
+    credsync::spi_connect();
     char *key = credsync::notify_key_for(user_id, zone);
     text *result = (text *)SPI_palloc(VARHDRSZ + credsync::kNotifyKeyHexChars);
     SET_VARSIZE(result, VARHDRSZ + credsync::kNotifyKeyHexChars);

@@ -60,8 +60,7 @@ Datum credsync_sync_pull(PG_FUNCTION_ARGS)
         raise_bad_argument("max_records", "max_records must be between 1 and 10000");
 
     ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "credsync: SPI_connect failed");
+    spi_connect();
 
     Datum key[2] = {PointerGetDatum(user_id), PointerGetDatum(zone)};
     int64 gencount = 0, horizon = 0;  // an unknown zone reads as all zeros
@@ -78,13 +77,7 @@ Datum credsync_sync_pull(PG_FUNCTION_ARGS)
         Datum values[4] = {key[0], key[1], Int64GetDatum(since), Int32GetDatum(max_records)};
         Statement &page = since == 0 ? page_live_only : page_with_tombstones;
         uint64 rows = spi_run(page, values, nullptr, true, SPI_OK_SELECT);
-        for (uint64 row = 0; row < rows; row++) {
-            Datum out[4];
-            bool nulls[4];
-            for (int col = 0; col < 4; col++)
-                out[col] = spi_value(row, col + 1, &nulls[col]);
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
-        }
+        spi_rows_to_result(rsinfo, rows, 4);
     }
     SPI_finish();
     return (Datum)0;

@@ -15,6 +15,12 @@ static SPIPlanPtr prepared(Statement &stmt)
     return stmt.plan;
 }
 
+void spi_connect()
+{
+    if (SPI_connect() != SPI_OK_CONNECT)
+        elog(ERROR, "credsync: SPI_connect failed");
+}
+
 uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected,
                long max_rows)
 {
@@ -41,6 +47,17 @@ bool spi_bool(uint64 row, int col)
     bool isnull;
     Datum d = spi_value(row, col, &isnull);
     return isnull ? false : DatumGetBool(d);
+}
+
+void spi_rows_to_result(ReturnSetInfo *rsinfo, uint64 rows, int columns)
+{
+    Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * columns));
+    bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * columns));
+    for (uint64 row = 0; row < rows; row++) {
+        for (int col = 0; col < columns; col++)
+            values[col] = spi_value(row, col + 1, &nulls[col]);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
 }
 
 }  // namespace credsync

@@ -14,6 +14,9 @@ struct Statement {
     SPIPlanPtr plan;  // nullptr until first use
 };
 
+// SPI_connect, raising an ERROR if it fails.
+void spi_connect();
+
 // Runs the statement (SPI must be connected); raises an ERROR unless SPI
 // answers `expected` (SPI_OK_SELECT, SPI_OK_INSERT_RETURNING, ...).
 // read_only: use the caller's snapshot (STABLE functions).
@@ -24,5 +27,9 @@ uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool rea
 Datum spi_value(uint64 row, int col, bool *isnull);
 int64 spi_int64(uint64 row, int col);   // NULL reads as 0
 bool spi_bool(uint64 row, int col);      // NULL reads as false
+
+// Appends rows 0..rows-1 of SPI_tuptable (their first `columns` columns) to a
+// materialized result (srf.h) whose columns are the same.
+void spi_rows_to_result(ReturnSetInfo *rsinfo, uint64 rows, int columns);
 
 }  // namespace credsync

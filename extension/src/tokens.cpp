@@ -32,12 +32,6 @@ static bytea *token_hash(text *token)
     return hash;
 }
 
-static void connect_spi()
-{
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "credsync: SPI_connect failed");
-}
-
 }  // namespace credsync
 
 using namespace credsync;
@@ -56,7 +50,7 @@ Datum credsync_issue_token(PG_FUNCTION_ARGS)
     to_hex(random, sizeof random, token + sizeof kTokenPrefix - 1);
     text *token_text = cstring_to_text(token);
 
-    connect_spi();
+    spi_connect();
     Datum values[3] = {PointerGetDatum(user_id), PointerGetDatum(token_hash(token_text)),
                        PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1)};
     char nulls[3] = {' ', ' ', PG_ARGISNULL(1) ? 'n' : ' '};
@@ -70,7 +64,7 @@ Datum credsync_revoke_token(PG_FUNCTION_ARGS)
 {
     if (PG_ARGISNULL(0))
         PG_RETURN_BOOL(false);
-    connect_spi();
+    spi_connect();
     Datum values[1] = {PointerGetDatum(token_hash(PG_GETARG_TEXT_PP(0)))};
     bool revoked = spi_run(revoke_live_token, values, nullptr, false, SPI_OK_UPDATE) > 0;
     SPI_finish();
@@ -82,7 +76,7 @@ Datum credsync_token_user(PG_FUNCTION_ARGS)
 {
     if (PG_ARGISNULL(0))
         PG_RETURN_NULL();
-    connect_spi();
+    spi_connect();
     Datum values[1] = {PointerGetDatum(token_hash(PG_GETARG_TEXT_PP(0)))};
     text *user_id = nullptr;
     if (spi_run(lookup, values, nullptr, true, SPI_OK_SELECT) == 1) {

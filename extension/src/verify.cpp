@@ -30,8 +30,7 @@ Datum credsync_verify_zone(PG_FUNCTION_ARGS)
     text *user_id = user_id_arg(fcinfo, 0);
     text *zone = zone_arg(fcinfo, 1);
     ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
-    if (SPI_connect() != SPI_OK_CONNECT)
-        elog(ERROR, "credsync: SPI_connect failed");
+    spi_connect();
     Datum key[2] = {PointerGetDatum(user_id), PointerGetDatum(zone)};
 
     Digest digest;
