@@ -4,6 +4,7 @@
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
+#include "validate.h"
 
 #include <chrono>
 #include <cstdio>
@@ -92,14 +93,6 @@ void close_after(httplib::Response &res, bool with_length = false)
                              });
 }
 
-bool has_json_content_type(const httplib::Request &req)
-{
-    if (!req.has_header("Content-Type")) return true;
-    std::string t = req.get_header_value("Content-Type");
-    return strncasecmp(t.c_str(), "application/json", 16) == 0 &&
-           (t.size() == 16 || t[16] == ';' || t[16] == ' ');
-}
-
 }  // namespace
 
 HttpServer::HttpServer(const Config &cfg, Api &api, TokenAuth &auth) : cfg_(cfg), api_(api), auth_(auth)
@@ -145,38 +138,7 @@ void HttpServer::setup()
         state.match = match_route(req.method, req.path, cfg_.open_registration);
         bool ok = false;
         guarded(res, [&] {
-            // Body framing. 0.11.4 checks its size limit only against
-            // Content-Length, so chunked or compressed bodies would be
-            // unbounded: refuse them outright.
-            if (req.has_header("Transfer-Encoding"))
-                throw ApiError(411, "length_required", "request bodies need a Content-Length (no chunked encoding)");
-            if (req.has_header("Content-Encoding"))
-                throw ApiError(415, "unsupported_encoding", "request bodies must not be compressed (Content-Encoding)");
-            long long length = 0;
-            if (req.has_header("Content-Length")) {
-                if (req.get_header_value_count("Content-Length") != 1)
-                    throw bad_request("more than one Content-Length");
-                auto n = parse_int(req.get_header_value("Content-Length"), 0, INT64_MAX);
-                if (!n) throw bad_request("invalid Content-Length");
-                length = *n;
-                if (static_cast<unsigned long long>(length) > cfg_.max_body_bytes)
-                    throw ApiError(413, "too_large",
-                                   "the body is larger than max_body_bytes=" + std::to_string(cfg_.max_body_bytes));
-            }
-            // A body we will not read must not stay on the connection.
-            if (length > 0 && state.match.id != RouteId::push) state.close = true;
-
-            if (state.match.id == RouteId::none) throw ApiError(404, "not_found", "no such route");
-            if (!state.match.method_ok)
-                throw ApiError(405, "method_not_allowed", std::string("allowed: ") + state.match.allow);
-            if (state.match.id == RouteId::push) {
-                if (!req.has_header("Content-Length"))
-                    throw ApiError(411, "length_required", "a push needs a body with Content-Length");
-                if (!has_json_content_type(req)) throw bad_request("Content-Type must be application/json (with curl: -H 'Content-Type: application/json')");
-                // Checked here so that a bad zone costs no body read.
-                if (!is_zone(state.match.zone))
-                    throw bad_request("zone must be 1 to 64 characters of [A-Za-z0-9_.-]");
-            }
+            check_request_head(req.headers, state.match, cfg_.max_body_bytes, state.close);
             // The token decides the user, before any body is read.
             if (state.match.needs_auth) state.user = auth_.user_for(req.get_header_value("Authorization"));
             ok = true;

@@ -3,6 +3,7 @@
 #include "codec.h"
 #include "metrics.h"
 #include "queries.h"
+#include "validate.h"
 
 #include <algorithm>
 #include <chrono>
@@ -15,7 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr long long kMaxPullRecords = 10000;
 constexpr long long kDefaultMaxBlobBytes = 1048576, kDefaultMaxBatchRecords = 1000;
 
 Reply json_reply(int status, const json &j)
@@ -26,26 +26,6 @@ Reply json_reply(int status, const json &j)
 long long int_at(const PGresult *r, int row, int col)
 {
     return std::strtoll(PQgetvalue(r, row, col), nullptr, 10);
-}
-
-// A query parameter given at most once; nullopt when absent.
-std::optional<std::string> query_param(const httplib::Request &req, const char *name)
-{
-    size_t n = req.get_param_value_count(name);
-    if (n == 0) return std::nullopt;
-    if (n > 1) throw bad_request(std::string("query parameter '") + name + "' given more than once");
-    return req.get_param_value(name);
-}
-
-long long int_param(const httplib::Request &req, const char *name, long long dflt, long long lo, long long hi)
-{
-    auto v = query_param(req, name);
-    if (!v) return dflt;
-    auto n = parse_int(*v, lo, hi);
-    if (!n)
-        throw bad_request(std::string("query parameter '") + name + "' must be an integer in " +
-                          std::to_string(lo) + ".." + std::to_string(hi));
-    return *n;
 }
 
 void check_zone(const std::string &zone)
@@ -203,75 +183,17 @@ Reply Api::zone(const std::string &user, const std::string &zone)
 Reply Api::push(const std::string &user, const std::string &zone, const std::string &body_text)
 {
     check_zone(zone);
-    json body;
-    try {
-        body = json::parse(body_text);
-    } catch (const json::exception &) {
-        throw bad_request("the body is not valid JSON");
-    }
-    if (!body.is_object()) throw bad_request("the body must be a JSON object");
-    for (auto it = body.begin(); it != body.end(); ++it)
-        if (it.key() != "records" && it.key() != "op_id")
-            throw bad_request("unknown field '" + it.key() + "' (expected records, op_id)");
-    Param op_id = Param::null();
-    if (body.contains("op_id") && !body["op_id"].is_null()) {
-        const json &o = body["op_id"];
-        if (!o.is_string() || !is_uuid(o.get<std::string>())) throw bad_request("op_id must be a uuid");
-        op_id = Param::text(uuid_lower(o.get<std::string>()));
-    }
-    if (!body.contains("records") || !body["records"].is_array())
-        throw bad_request("records must be an array");
-    const json &records = body["records"];
-
-    std::vector<std::optional<std::string>> items, blobs;
-    std::vector<std::optional<long long>> if_match;
-    bool any_if_match = false;
-    for (size_t i = 0; i < records.size(); i++) {
-        const json &rec = records[i];
-        std::string where = "records[" + std::to_string(i) + "]";
-        if (!rec.is_object()) throw bad_request(where + " must be an object");
-        for (auto it = rec.begin(); it != rec.end(); ++it)
-            if (it.key() != "item" && it.key() != "blob" && it.key() != "if_match")
-                throw bad_request(where + ": unknown field '" + it.key() + "' (expected item, blob, if_match)");
-        std::optional<std::string> item;
-        if (rec.contains("item") && !rec["item"].is_null()) {
-            if (!rec["item"].is_string() || !is_uuid(rec["item"].get<std::string>()))
-                throw bad_request(where + ".item must be a uuid or null");
-            item = uuid_lower(rec["item"].get<std::string>());
-        }
-        if (!rec.contains("blob"))
-            throw bad_request(where + ".blob is required (base64, or null to delete)");
-        std::optional<std::string> blob;
-        if (!rec["blob"].is_null()) {
-            if (!rec["blob"].is_string()) throw bad_request(where + ".blob must be a base64 string or null");
-            blob = base64_decode(rec["blob"].get<std::string>());
-            if (!blob) throw bad_request(where + ".blob is not valid standard base64");
-        }
-        if (!item && !blob) throw bad_request(where + ": a delete needs an item");
-        std::optional<long long> im;
-        if (rec.contains("if_match") && !rec["if_match"].is_null()) {
-            const json &v = rec["if_match"];
-            bool ok = (v.is_number_unsigned() &&
-                       v.get<unsigned long long>() <= static_cast<unsigned long long>(std::numeric_limits<long long>::max())) ||
-                      (v.is_number_integer() && !v.is_number_unsigned() && v.get<long long>() >= 0);
-            if (!ok) throw bad_request(where + ".if_match must be an integer >= 0 or null");
-            im = v.is_number_unsigned() ? static_cast<long long>(v.get<unsigned long long>()) : v.get<long long>();
-            any_if_match = true;
-        }
-        items.push_back(item);
-        blobs.push_back(std::move(blob));
-        if_match.push_back(im);
-    }
-
+    PushRequest p = parse_push_body(body_text);
+    Param op_id = p.op_id ? Param::text(*p.op_id) : Param::null();
     auto lease = pool_.acquire();
-    if (records.empty()) {
+    if (p.items.empty()) {
         // Nothing to write: answer the zone's current gencount (no zone is created).
         return json_reply(200, {{"gencount", zone_gencount(*lease, user, zone)}, {"results", json::array()}});
     }
     Result r = lease->run(queries::push_many,
-                          {Param::text(user), Param::text(zone), Param::text(uuid_array_text(items)),
-                           Param::bin(bytea_array_binary(blobs)),
-                           any_if_match ? Param::text(int8_array_text(if_match)) : Param::null(), op_id});
+                          {Param::text(user), Param::text(zone), Param::text(uuid_array_text(p.items)),
+                           Param::bin(bytea_array_binary(p.blobs)),
+                           p.any_if_match ? Param::text(int8_array_text(p.if_match)) : Param::null(), op_id});
     json results = json::array();
     long long top = 0;
     for (int i = 0; i < PQntuples(r.get()); i++) {
@@ -349,15 +271,9 @@ Page read_page(Pool &pool, const std::string &user, const std::string &zone, lon
 Reply Api::pull(const std::string &user, const std::string &zone, const httplib::Request &req)
 {
     check_zone(zone);
-    long long since = int_param(req, "since", 0, 0, std::numeric_limits<long long>::max());
-    long long limit = int_param(req, "limit", 1000, 1, kMaxPullRecords);
-    long long wait = int_param(req, "wait", 0, 0, 60);
-    bool full = false;
-    if (auto f = query_param(req, "full")) {
-        if (*f == "true" || *f == "1") full = true;
-        else if (*f == "false" || *f == "0") full = false;
-        else throw bad_request("query parameter 'full' must be true, false, 1 or 0");
-    }
+    PullParams q = parse_pull_params(req.params);
+    long long since = q.since, limit = q.limit, wait = q.wait;
+    bool full = q.full;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
 
     Page page = read_page(pool_, user, zone, since, limit, full, wait > 0, cfg_.max_page_bytes);
@@ -388,14 +304,9 @@ Reply Api::delete_item(const std::string &user, const std::string &zone, const s
 {
     check_zone(zone);
     if (!is_uuid(item)) throw bad_request("item must be a uuid");
-    Param if_match = Param::null(), op_id = Param::null();
-    if (query_param(req, "if_match"))
-        if_match = Param::text(std::to_string(
-            int_param(req, "if_match", 0, 0, std::numeric_limits<long long>::max())));
-    if (auto o = query_param(req, "op_id")) {
-        if (!is_uuid(*o)) throw bad_request("op_id must be a uuid");
-        op_id = Param::text(uuid_lower(*o));
-    }
+    DeleteParams q = parse_delete_params(req.params);
+    Param if_match = q.if_match ? Param::text(std::to_string(*q.if_match)) : Param::null();
+    Param op_id = q.op_id ? Param::text(*q.op_id) : Param::null();
     auto lease = pool_.acquire();
     Result r = lease->run(queries::delete_item, {Param::text(user), Param::text(zone),
                                                  Param::text(uuid_lower(item)), if_match, op_id});

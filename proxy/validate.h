@@ -1,0 +1,56 @@
+// Validation of everything a client sends, as pure functions (no I/O, no
+// database, no server state): the pre-body checks of the request head, the
+// push body, and the query parameters of pull and delete. The server calls
+// them (http.cpp, routes.cpp) and so does the fuzzer (test/fuzz/), so what is
+// fuzzed is exactly what serves. Every refusal is thrown as ApiError (4xx).
+#pragma once
+
+#include "errors.h"
+#include "router.h"
+
+#include <httplib.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace credsync {
+
+// Checks of the request line and headers made before any body byte is read:
+// body framing (Transfer-Encoding 411, Content-Encoding 415, Content-Length
+// invalid/repeated 400 or over max_body_bytes 413), the route (404, 405) and,
+// for a push, Content-Length present (411), Content-Type and the zone (400).
+// Sets close when a body will be left unread (the caller must end the
+// connection after answering); it may be set even when it throws.
+void check_request_head(const httplib::Headers &headers, const RouteMatch &m, size_t max_body_bytes, bool &close);
+
+// Absent, or application/json with or without parameters.
+bool has_json_content_type(const httplib::Headers &headers);
+
+// A parsed POST /v1/zones/{zone}/push body: parallel arrays, one element per
+// record, ready for sync_push_many.
+struct PushRequest {
+    std::optional<std::string> op_id;  // lower-case uuid
+    std::vector<std::optional<std::string>> items;  // lower-case uuids; nullopt = new item
+    std::vector<std::optional<std::string>> blobs;  // decoded bytes; nullopt = delete
+    std::vector<std::optional<long long>> if_match;
+    bool any_if_match = false;
+};
+PushRequest parse_push_body(const std::string &body);
+
+// GET /v1/zones/{zone}/pull?since=N&limit=L&wait=S&full=B
+struct PullParams {
+    long long since = 0, limit = 1000, wait = 0;
+    bool full = false;
+};
+constexpr long long kMaxPullRecords = 10000;
+PullParams parse_pull_params(const httplib::Params &params);
+
+// DELETE /v1/zones/{zone}/items/{item}?if_match=N&op_id=U
+struct DeleteParams {
+    std::optional<long long> if_match;
+    std::optional<std::string> op_id;  // lower-case uuid
+};
+DeleteParams parse_delete_params(const httplib::Params &params);
+
+}  // namespace credsync
