@@ -8,7 +8,7 @@
 #   B. HTTP under faults: the same checker through credsync-proxy while the
 #      proxy is killed with kill -9 and the database is killed and restarted.
 #
-# Each run's raw output goes to test/stress/results/last/, and the figures
+# Each run's raw output goes to test/stress/raw/, and the figures
 # with the exact commands to docs/reliability.md. Exit status 0 only if every
 # run reports lost=0 duplicated=0 violations=0 and every fault was injected.
 #
@@ -28,9 +28,11 @@ seed=${STRESS_SEED:-1}
 min_gap=${STRESS_MIN_GAP:-4} max_gap=${STRESS_MAX_GAP:-12}
 
 build_checker || { echo "stress: cannot build test/stress/checker"; exit 1; }
-results=test/stress/results/last
+results=test/stress/raw
 rm -rf "$results"
 mkdir -p "$results"
+# Everything printed also goes to raw/console.log (the fault timeline included).
+exec > >(tee "$results/console.log") 2>&1
 dir=$(pg_owned_tmpdir stress)
 cleanup() {
     proxy_stop
@@ -107,7 +109,7 @@ quote() { local a out=; for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then out+=
     echo "# Reliability figures"
     echo
     echo "Written by \`make stress\` (test/stress/run.sh) on $started; raw output in"
-    echo "\`test/stress/results/last/\`. Reproduce with:"
+    echo "\`test/stress/raw/\`. Reproduce with:"
     echo
     echo '```'
     echo "make stress    # STRESS_WRITES=$writes STRESS_KILLS=$kills STRESS_HTTP_WRITES=$http_writes STRESS_HTTP_FAULTS=$http_faults STRESS_SEED=$seed"
