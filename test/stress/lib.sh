@@ -7,7 +7,7 @@ CHECKER=${CREDSYNC_ROOT:?}/test/stress/checker
 PROXY_BIN=$CREDSYNC_ROOT/proxy/credsync-proxy
 
 build_checker() {
-    make -s -C "$CREDSYNC_ROOT/test/stress" checker >/dev/null
+    make -s -j2 -C "$CREDSYNC_ROOT/test/stress" checker >/dev/null
 }
 
 # stress_cluster DIR: a throwaway cluster with the extension created.
