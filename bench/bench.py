@@ -232,6 +232,56 @@ def wrk(tag, url, lua, conns, duration=None, sample_pid=None):
     return result
 
 
+def short_symbol(sym):
+    """nlohmann::json_abi_v3_11_2::basic_json<...>::dump -> nlohmann::basic_json::dump"""
+    out, depth = [], 0
+    for ch in sym:
+        if ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return re.sub(r"json_abi_v[\d_]+::", "", "".join(out))
+
+
+def profile_proxy(pid, url):
+    """perf of the proxy process during a pull run: which of its functions the CPU is spent under."""
+    if subprocess.run(["perf", "--version"], capture_output=True).returncode != 0 or not wanted("profile"):
+        return
+    pdir = os.path.join(RES, "profile")
+    os.makedirs(pdir, exist_ok=True)
+    for call, lua in (("pull", "pull.lua"), ("push", "push.lua")):
+        data = os.path.join(pdir, "proxy-%s.perf.data" % call)
+        env = dict(os.environ, BENCH_TOKENS=os.path.join(RES, "tokens.txt"))
+        w = subprocess.Popen(["wrk", "-t", "2", "-c", "32", "-d", "6s", "-s", os.path.join(BENCH, "wrk", lua), url],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(1)
+        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "--call-graph", "dwarf,16384",
+                        "-p", str(pid), "-o", data, "--", "sleep", "4"], capture_output=True)
+        wout, _ = w.communicate()
+        if not os.path.exists(data):
+            continue
+        rep = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "symbol", "--stdio", "-g", "none"],
+                             capture_output=True, text=True).stdout
+        samples = re.search(r"# Samples: (\S+)", rep)
+        lines = []
+        for line in rep.splitlines():
+            m = re.match(r"\s+([\d.]+)%\s+([\d.]+)%\s+\[(.)\] (.*?)\s+-\s+-\s*$", line)
+            if not m:
+                continue
+            name = short_symbol(m.group(4))
+            if re.match(r"(credsync::|httplib::|nlohmann::|PQ|pq|malloc|_int_malloc|cfree|free|operator new|__send|__recv|base64)", name) \
+                    and float(m.group(1)) >= 2.0:
+                lines.append("  %6s%%  %6s%%  %s" % (m.group(1), m.group(2), name[:110]))
+        with open(os.path.join(pdir, "proxy-%s.txt" % call), "w") as f:
+            f.write("perf of credsync-proxy during wrk %s, 32 connections (%s samples, 499 Hz; %s)\n" % (
+                call, samples.group(1) if samples else "?", (re.search(r"Requests/sec:\s+\S+", wout) or [""])[0]))
+            f.write("  children    self  function (with everything it calls)\n")
+            f.write("\n".join(lines[:40]) + "\n")
+        os.unlink(data)
+
+
 def t5():
     if not os.access(PROXY, os.X_OK) or subprocess.run([PROXY, "--help"], capture_output=True).returncode != 0:
         log("target 5: skipped, %s is missing or does not run" % PROXY)
@@ -266,6 +316,7 @@ def t5():
                 ("proxy", lambda r, c=c: wrk("t5-proxy-pull-c%d" % c, url, "pull.lua", c)),
                 ("direct", lambda r, c=c: pgbench("t5-direct-pull-c%d" % c, "big", "pull_page", c, d, opts, latency_log=True)),
             ], rounds=max(1, ROUNDS - 1), clients=c)
+        profile_proxy(proxy.pid, url)
         m = wrk("t5-proxy-push-c256", url, "push.lua", 256, sample_pid=proxy.pid)
         m["rss_hwm_kb"] = rss_kb(proxy.pid, "VmHWM")
         m["threads"] = len(os.listdir("/proc/%d/task" % proxy.pid))
@@ -307,7 +358,8 @@ def profile():
         return
     pdir = os.path.join(RES, "profile")
     os.makedirs(pdir, exist_ok=True)
-    for name, sync, notify in (("push_credsync", "off", "off"), ("push_credsync", "on", "on")):
+    for name, sync, notify in (("push_credsync", "off", "off"), ("push_credsync", "on", "on"),
+                               ("push_many_credsync", "off", "off")):
         tag = "%s-sync_%s-notify_%s" % (name, sync, notify)
         log("profile: perf record of the backends during %s at 8 clients (sync %s, notify %s)" % (name, sync, notify))
         env = dict(os.environ, PGOPTIONS=sync_opts(sync, notify), PGAPPNAME="benchprof")
@@ -318,8 +370,25 @@ def profile():
         time.sleep(1.5)
         pids = psql("bench", "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE application_name = 'benchprof'")
         data = os.path.join(pdir, tag + ".perf.data")
+        # off-CPU evidence: what the backends wait for, sampled every 0.1 s meanwhile
+        waits = subprocess.Popen(["psql", "-XAtq", "-d", "bench"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+        waits.stdin.write("SELECT coalesce(wait_event_type || ':' || wait_event, 'running (on CPU or runnable)')"
+                          " FROM pg_stat_activity WHERE application_name = 'benchprof' \\watch 0.1\n")
+        waits.stdin.flush()
         rec = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "--call-graph", "dwarf,16384",
                               "-p", pids, "-o", data, "--", "sleep", str(dur - 3)], capture_output=True, text=True)
+        waits.terminate()
+        wout, _ = waits.communicate()
+        counts = {}
+        for line in wout.splitlines():
+            if line.strip() and not line.startswith(("Time:", " ")) and "(" not in line[:1]:
+                counts[line.strip()] = counts.get(line.strip(), 0) + 1
+        n = sum(counts.values()) or 1
+        with open(os.path.join(pdir, tag + ".waits"), "w") as f:
+            f.write("pg_stat_activity of the 8 backends, sampled every 0.1 s: %d backend-samples\n" % n)
+            for k, v in sorted(counts.items(), key=lambda kv: -kv[1]):
+                f.write("  %-50s %5.1f%%\n" % (k, 100.0 * v / n))
         out, _ = pgb.communicate()
         if not os.path.exists(data):
             log("  ! perf record failed (backends %r): %s" % (pids, rec.stderr.strip()[-300:]))

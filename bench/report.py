@@ -144,9 +144,11 @@ if any(r["target"] == "t4" for r in rows):
     out.append("| database | pushes/s | time per push relative to empty (goal ≤ 1.15) | band |")
     out.append("|---|---:|---:|---|")
     out.append("| no records (`fresh`: the same users' zones, empty) | %s | 1.00 | |" % fmt(e))
-    out.append("| %s records (`big`) | %s | %s %s | %s |" % (read("datasets.txt").split("big: ")[-1].split(" zones, ")[-1].split(" records")[0] if "big: " in read("datasets.txt") else "?",
-                                                        fmt(b), fmt(r, 2), verdict(r, 1.15, False),
-                                                        band("t4", "push_sync_off", "big", "empty", invert=True)))
+    import re
+    m = re.search(r"big: (\d+) zones, (\d+) records", read("datasets.txt"))
+    out.append("| %s records over %s users (`big`) | %s | %s %s | %s |" % (
+        "{:,}".format(int(m.group(2))) if m else "?", "{:,}".format(int(m.group(1))) if m else "?",
+        fmt(b), fmt(r, 2), verdict(r, 1.15, False), band("t4", "push_sync_off", "big", "empty", invert=True)))
     summary.append(("4", "push, 1M records stored / empty, time per push", fmt(r, 2) + "×", "≤ 1.15×", verdict(r, 1.15, False)))
     out.append("")
 
@@ -233,7 +235,9 @@ pdir = os.path.join(RES, "profile")
 if os.path.isdir(pdir):
     for fn in sorted(os.listdir(pdir)):
         if fn.endswith(".txt") and not fn.endswith(".report.txt"):
-            prof.append("`%s` (8 clients):\n\n```\n%s\n```\n" % (fn[:-4], open(os.path.join(pdir, fn)).read().strip()))
+            waits = os.path.join(pdir, fn[:-4] + ".waits")
+            extra = "\n\n" + open(waits).read().strip() if os.path.exists(waits) else ""
+            prof.append("`%s` (8 clients):\n\n```\n%s%s\n```\n" % (fn[:-4], open(os.path.join(pdir, fn)).read().strip(), extra))
 
 # --- chart: throughput vs clients (target 1) ---
 chart = None
