@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <set>
 #include <strings.h>
 
 namespace credsync {
@@ -71,6 +72,8 @@ void check_request_head(const httplib::Headers &headers, const RouteMatch &m, si
     }
     // A body we will not read must not stay on the connection.
     if (length > 0 && m.id != RouteId::push) close = true;
+    // Which of two tokens would decide the user is a guess: refuse.
+    if (headers.count("Authorization") > 1) throw bad_request("more than one Authorization header");
 
     if (m.id == RouteId::none) throw ApiError(404, "not_found", "no such route");
     if (!m.method_ok) throw ApiError(405, "method_not_allowed", std::string("allowed: ") + m.allow);
@@ -86,12 +89,31 @@ void check_request_head(const httplib::Headers &headers, const RouteMatch &m, si
 
 PushRequest parse_push_body(const std::string &body_text)
 {
+    // nlohmann's lexer takes a NUL byte for the end of the input, so the
+    // bytes after one would be ignored; a raw NUL is never valid JSON.
+    if (body_text.find('\0') != std::string::npos) throw bad_request("the body is not valid JSON");
+    // nlohmann keeps the last of repeated keys; a reader that keeps the first
+    // would see another request, so a repeated key is refused.
+    std::vector<std::set<std::string>> keys;  // one set per open object
+    std::string repeated;
+    bool has_repeated = false;
+    auto track_keys = [&](int, json::parse_event_t event, json &parsed) {
+        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        else if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+        else if (event == json::parse_event_t::key && !keys.empty() && !has_repeated &&
+                 !keys.back().insert(parsed.get<std::string>()).second) {
+            has_repeated = true;
+            repeated = parsed.get<std::string>();
+        }
+        return true;
+    };
     json body;
     try {
-        body = json::parse(body_text);
+        body = json::parse(body_text, track_keys);
     } catch (const json::exception &) {
         throw bad_request("the body is not valid JSON");
     }
+    if (has_repeated) throw bad_request("the body repeats the key '" + repeated + "'");
     if (!body.is_object()) throw bad_request("the body must be a JSON object");
     for (auto it = body.begin(); it != body.end(); ++it)
         if (it.key() != "records" && it.key() != "op_id")
