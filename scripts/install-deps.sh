@@ -7,6 +7,8 @@ packages=(
     postgresql-15 postgresql-server-dev-15 postgresql-contrib
     libpq-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev
     curl
+    nginx                 # test/suites/47-slowloris.sh: the front that absorbs slow clients (deploy/nginx/)
+    clang libclang-rt-14-dev   # test/suites/46-fuzz.sh, 48-http-asan.sh: libFuzzer, ASan, UBSan
 )
 missing=()
 for p in "${packages[@]}"; do
