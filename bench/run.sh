@@ -42,7 +42,7 @@ cluster_new "$dir"
 as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<'EOF'
 # bench/run.sh: fixed benchmark settings
 max_connections = 300
-shared_buffers = 1GB
+shared_buffers = 2GB
 wal_buffers = 16MB
 max_wal_size = 16GB
 min_wal_size = 1GB
@@ -58,7 +58,7 @@ cluster_env "$dir"
 
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- extension proxy || echo ' (+ uncommitted changes in extension/ or proxy/)')"
+    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- extension proxy || echo " (+ uncommitted changes in: $(git diff --name-only HEAD -- extension proxy | tr '\n' ' '))")"
     echo "nproc: $(nproc)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
