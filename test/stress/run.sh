@@ -97,6 +97,14 @@ row() {  # row LABEL FILE SECONDS FAULTS VERDICT
         "$(figure replays "$f")" "$(figure retries "$f")" "$4" "$(figure lost "$f")" "$(figure duplicated "$f")" \
         "$(figure violations "$f")" "$3" "$5"
 }
+# The fuzzer's fixed budget (ASan + UBSan over the proxy's request parsing).
+fuzz_started=$(date +%s)
+bash test/fuzz/run-long.sh >"$results/fuzz-long.out" 2>&1
+rc_f=$?
+secs_f=$(($(date +%s) - fuzz_started))
+[ "$rc_f" = 0 ] && v_f=PASS || { v_f="FAIL (exit status $rc_f)"; failed=1; }
+tail -3 "$results/fuzz-long.out"
+
 v_a=$(verdict "$results/sql-crash.out" "$rc_a" "$faults_a" "$rounds_a")
 [ "$v_a" = PASS ] || failed=1
 if [ -n "$args_b" ]; then
@@ -149,6 +157,17 @@ quote() { local a out=; for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then out+=
     sed -n '/^checker figures/,/^figures:/p' "$results/sql-crash.out"
     [ -n "$args_b" ] && sed -n '/^checker figures/,/^figures:/p' "$results/http-faults.out"
     echo '```'
+    echo
+    echo "## Fuzzing: the make stress budget"
+    echo
+    echo "\`bash test/fuzz/run-long.sh\` (FUZZ_LONG_SECONDS=${FUZZ_LONG_SECONDS:-300}): libFuzzer with ASan + UBSan"
+    echo "over the proxy's request parsing and validation, ${secs_f} s, verdict: $v_f. Last lines:"
+    echo
+    echo '```'
+    tail -5 "$results/fuzz-long.out"
+    echo '```'
+    echo
+    sed -n '/^## Hostile input/,$p' docs/reliability-hostile.md
 } >docs/reliability.md
 echo "=== figures written to docs/reliability.md"
 sed -n '/^| run/,/^$/p' docs/reliability.md
