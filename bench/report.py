@@ -251,7 +251,7 @@ if DOC and t1_rows:
                 if s == sync:
                     f.write("%d %s %s %s\n" % (c, fl or 0, p or 0, cs or 0))
             f.write("\n\n")
-    gp = """set terminal pngcairo size 1000,420 font ",10"
+    gp = """set terminal pngcairo size 1000,420 font ",10" noenhanced
 set output '%s'
 set multiplot layout 1,2 title "Single-record push throughput vs clients (median of interleaved rounds)"
 set logscale x 2

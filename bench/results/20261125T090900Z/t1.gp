@@ -1,4 +1,4 @@
-set terminal pngcairo size 1000,420 font ",10"
+set terminal pngcairo size 1000,420 font ",10" noenhanced
 set output '/work/main/docs/performance-push.png'
 set multiplot layout 1,2 title "Single-record push throughput vs clients (median of interleaved rounds)"
 set logscale x 2
