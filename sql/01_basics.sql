@@ -31,8 +31,9 @@ SELECT item IS NOT NULL AS has_item, gencount FROM credsync.sync_push('alice', '
 SELECT * FROM credsync.sync_push_many('alice', 'default',
     ARRAY['00000000-0000-4000-8000-00000000000d', '00000000-0000-4000-8000-00000000000e']::uuid[],
     ARRAY['\x0d01', '\x0e01']::bytea[]);
--- NULL item_ids array: all new items.
-SELECT count(*), min(gencount), max(gencount)
+-- NULL item_ids array: all new items, distinct random version-4 uuids.
+SELECT count(*), min(gencount), max(gencount), count(DISTINCT item) AS distinct_items,
+       bool_and(item::text ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$') AS version_4
   FROM credsync.sync_push_many('alice', 'default', NULL, ARRAY['\x01', '\x02', '\x03']::bytea[]);
 
 -- Independent: bob's zones and alice's other zones count from 1 on their own.

@@ -30,12 +30,25 @@ void Sha256::finish(uint8_t out[kSha256Bytes])
         throw std::bad_alloc();
 }
 
+// One context and one fetched SHA-256 implementation per backend: OpenSSL 3's
+// one-shot EVP_Digest() looks the algorithm up and allocates a context on
+// every call, a third of the cost of hashing 24 bytes. Plain statics, never
+// freed (they live as long as the backend).
+static EVP_MD *sha256_md = nullptr;
+static EVP_MD_CTX *sha256_ctx = nullptr;
+
 bool sha256(const void *data, size_t len, uint8_t out[kSha256Bytes])
 {
+    if (sha256_ctx == nullptr) {
+        sha256_md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        sha256_ctx = sha256_md ? EVP_MD_CTX_new() : nullptr;
+        if (sha256_ctx == nullptr)
+            return false;
+    }
     unsigned int n = 0;
-    return EVP_Digest(data, len, out, &n, EVP_sha256(), nullptr) == 1 && n == kSha256Bytes;
+    return EVP_DigestInit_ex(sha256_ctx, sha256_md, nullptr) == 1 && EVP_DigestUpdate(sha256_ctx, data, len) == 1 &&
+           EVP_DigestFinal_ex(sha256_ctx, out, &n) == 1 && n == kSha256Bytes;
 }
-
 
 bool hmac_key_init(HmacKey *hmac, const uint8_t *key, size_t key_len)
 {
