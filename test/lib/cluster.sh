@@ -83,9 +83,9 @@ cluster_kill9() {
 # live on (their working directory is the data directory). Wait for both.
 cluster_wait_gone() {
     local dir=$1 pid=$2 p busy
-    for _ in $(seq 1 200); do
+    for _ in $(seq 1 300); do
         busy=
-        [ -e "/proc/$pid" ] && busy=1
+        [ -n "$pid" ] && [ -e "/proc/$pid" ] && busy=1
         if [ -z "$busy" ]; then
             for p in /proc/[0-9]*; do
                 [ "$(readlink "$p/cwd" 2>/dev/null)" = "$dir/data" ] && { busy=1; break; }

@@ -17,22 +17,6 @@ stress_cluster() {
     psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$(cluster_conninfo "$dir")" -c "CREATE EXTENSION credsync" >/dev/null
 }
 
-# A new postmaster refuses to start while the old one's PID still exists or
-# while backends orphaned by it (working directory = the data directory) live.
-wait_orphans_gone() {
-    local dir=$1 old=$2 i p busy
-    for i in $(seq 1 150); do
-        busy=
-        [ -n "$old" ] && [ -e "/proc/$old" ] && busy=1
-        for p in /proc/[0-9]*; do
-            [ "$(readlink "$p/cwd" 2>/dev/null)" = "$dir/data" ] && { busy=1; break; }
-        done
-        [ -z "$busy" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 wait_db_ready() {
     local dir=$1 i
     for i in $(seq 1 300); do
@@ -47,7 +31,7 @@ db_kill9_restart() {
     local dir=$1 pm
     pm=$(head -1 "$dir/data/postmaster.pid" 2>/dev/null)
     cluster_kill9 "$dir"
-    wait_orphans_gone "$dir" "$pm" || echo "# orphaned backends still running"
+    cluster_wait_gone "$dir" "$pm" || echo "# orphaned backends still running"
     cluster_start "$dir" 2>/dev/null || { echo "# restart failed:"; tail -5 "$dir/data/server.log"; return 1; }
     wait_db_ready "$dir"
 }

@@ -30,23 +30,6 @@ cluster_env "$dir"
 psql -X -A -t -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION credsync" || { not_ok "create extension"; exit 1; }
 log=$work/pushes.log
 
-# A new postmaster refuses to start while the old one's PID still exists
-# (kill -0 succeeds on a zombie not yet reaped) or while backends orphaned by
-# it are alive (they keep the data directory as their working directory).
-wait_orphans_gone() {
-    local i p old=$1
-    for i in $(seq 1 100); do
-        local busy=
-        [ -e "/proc/$old" ] && busy=1
-        for p in /proc/[0-9]*; do
-            [ "$(readlink "$p/cwd" 2>/dev/null)" = "$dir/data" ] && { busy=1; break; }
-        done
-        [ -z "$busy" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 wait_ready() {
     local i
     for i in $(seq 1 300); do
@@ -80,7 +63,7 @@ for round in 1 2 3 4; do
     acked=$(( $(grep -c '^ACK ' "$log") - before ))
     check "crash round $round: kill -9 $what with pushes in flight ($acked acknowledged this round)" [ "$acked" -gt 0 ]
     if [ "$round" != 3 ]; then
-        wait_orphans_gone "$postmaster" || echo "# orphaned backends still running"
+        cluster_wait_gone "$dir" "$postmaster" || echo "# orphaned backends still running"
         cluster_start "$dir" 2>/dev/null || { not_ok "crash round $round: restart after kill -9"; tail -5 "$dir/data/server.log"; exit 1; }
     fi
     wait_ready || { not_ok "crash round $round: server accepts connections after recovery"; exit 1; }
