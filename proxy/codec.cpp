@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -18,6 +19,15 @@ std::string base64_encode(const std::string &bytes)
                             static_cast<int>(bytes.size()));
     out.resize(static_cast<size_t>(n));
     return out;
+}
+
+void append_base64(std::string &out, const char *p, size_t n)
+{
+    size_t at = out.size();
+    out.resize(at + 4 * ((n + 2) / 3));
+    int written = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(&out[at]),
+                                  reinterpret_cast<const unsigned char *>(p), static_cast<int>(n));
+    out.resize(at + static_cast<size_t>(written));
 }
 
 static bool is_b64_char(char c)
@@ -89,6 +99,26 @@ std::string uuid_from_bytes(const unsigned char *b)
     std::string h = to_hex(b, 16);
     return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
            "-" + h.substr(20, 12);
+}
+
+void append_uuid(std::string &out, const unsigned char *b)
+{
+    static const char digits[] = "0123456789abcdef";
+    char text[36];
+    size_t t = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) text[t++] = '-';
+        text[t++] = digits[b[i] >> 4];
+        text[t++] = digits[b[i] & 15];
+    }
+    out.append(text, sizeof text);
+}
+
+void append_int(std::string &out, long long v)
+{
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
 std::string random_uuid()

@@ -13,6 +13,8 @@ namespace credsync {
 // has exactly one spelling.
 std::string base64_encode(const std::string &bytes);
 std::optional<std::string> base64_decode(const std::string &text);
+// Appends the base64 of n bytes at p to out (no intermediate string).
+void append_base64(std::string &out, const char *p, size_t n);
 
 // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", hex digits of either case.
 bool is_uuid(const std::string &s);
@@ -22,6 +24,10 @@ std::string uuid_lower(const std::string &s);
 std::string random_uuid();
 // 16 raw bytes -> canonical text.
 std::string uuid_from_bytes(const unsigned char *b);
+// Appends the canonical text of 16 raw bytes to out.
+void append_uuid(std::string &out, const unsigned char *b);
+// Appends the decimal text of v to out.
+void append_int(std::string &out, long long v);
 
 // 1..64 characters of [A-Za-z0-9_.-].
 bool is_zone(const std::string &s);
