@@ -13,10 +13,9 @@ extern const Statement limits;          // -> max_blob_bytes, max_batch_records 
 extern const Statement zones;           // $1 user -> zone, gencount, items, bytes
 extern const Statement zone_state;      // $1 user, $2 zone -> gencount, digest, items, bytes, horizon
 extern const Statement push_many;       // $1 user, $2 zone, $3 uuid[], $4 bytea[] (binary), $5 int8[], $6 uuid
-extern const Statement pull;            // $1 user, $2 zone, $3 since, $4 limit, $5 full
-extern const Statement pull_beyond;     // $1 user, $2 zone, $3 since -> a row if anything is newer
+extern const Statement pull_page;       // $1 user, $2 zone, $3 since, $4 limit, $5 full,
+                                        // $6 max page bytes, $7 want key -> header row, records
 extern const Statement delete_item;     // $1 user, $2 zone, $3 item, $4 if_match, $5 op_id
-extern const Statement notify_key;      // $1 user, $2 zone -> key
 extern const Statement ping;            // SELECT 1
 
 }  // namespace credsync::queries

@@ -206,64 +206,88 @@ Reply Api::push(const std::string &user, const std::string &zone, const std::str
 
 namespace {
 
+// One pull's answer as the database gave it: row 0 of rows is the header
+// (queries::pull_page), rows 1..count the records.
 struct Page {
-    json records = json::array();
+    Result rows;
+    int count = 0;
     long long last = -1;  // gencount of the last record, -1 when none
     bool more = false;
     long long gencount = 0;
     std::string notify_key;
 };
 
-// One page, its "more" and the zone's gencount from one snapshot: a read-only
-// REPEATABLE READ transaction, so the three answers agree with each other.
-// Rows are streamed, and the page stops early once its blobs pass
-// max_page_bytes (at least one record always goes out): then "more" is true,
-// since the rows we stopped at exist beyond the page.
+// One page, its "more" and the zone's gencount from one statement, so from one
+// snapshot: the three answers agree with each other. The page stops early
+// once its blobs pass max_page_bytes (at least one record always goes out):
+// then "more" is true, since the rows we stopped at exist beyond the page.
+// The database applies that cap (the rows beyond it are never sent), so a
+// pull's memory stays bounded by it.
 Page read_page(Pool &pool, const std::string &user, const std::string &zone, long long since,
                long long limit, bool full, bool want_key, size_t max_page_bytes)
 {
     Page page;
-    auto lease = pool.acquire();
-    lease->command("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    long long n = 0;
-    size_t page_bytes = 0;
-    bool truncated = false;
-    lease->stream(
-        queries::pull,
-        {Param::text(user), Param::text(zone), Param::text(std::to_string(since)),
-         Param::text(std::to_string(limit)), Param::text(full ? "true" : "false")},
-        true, [&](const PGresult *r) {
-            if (truncated) return;
-            if (PQgetlength(r, 0, 0) != 16 || PQgetlength(r, 0, 1) != 8 || PQgetlength(r, 0, 2) != 1)
-                throw ApiError(500, "internal", "internal error");
-            size_t blob_len = PQgetisnull(r, 0, 3) ? 0 : static_cast<size_t>(PQgetlength(r, 0, 3));
-            if (n > 0 && page_bytes + blob_len > max_page_bytes) {
-                truncated = true;  // the remaining rows are read and dropped
-                return;
-            }
-            page_bytes += blob_len;
-            n++;
-            std::string item = uuid_from_bytes(reinterpret_cast<const unsigned char *>(PQgetvalue(r, 0, 0)));
-            long long g = be_int64(PQgetvalue(r, 0, 1));
-            bool deleted = PQgetvalue(r, 0, 2)[0] != 0;
-            json blob = nullptr;
-            if (!PQgetisnull(r, 0, 3)) blob = base64_encode(std::string(PQgetvalue(r, 0, 3), blob_len));
-            page.records.push_back({{"item", item}, {"gencount", g}, {"deleted", deleted}, {"blob", blob}});
-            page.last = g;
-        });
-    if (truncated) page.more = true;
-    else if (n >= limit && n > 0) {
-        Result b = lease->run(queries::pull_beyond,
-                              {Param::text(user), Param::text(zone), Param::text(std::to_string(page.last))});
-        page.more = PQntuples(b.get()) > 0;
+    {
+        auto lease = pool.acquire();
+        page.rows = lease->run(queries::pull_page,
+                               {Param::text(user), Param::text(zone), Param::text(std::to_string(since)),
+                                Param::text(std::to_string(limit)), Param::text(full ? "true" : "false"),
+                                Param::text(std::to_string(max_page_bytes)),
+                                Param::text(want_key ? "true" : "false")},
+                               true);
     }
-    page.gencount = zone_gencount(*lease, user, zone);
-    if (want_key) {
-        Result k = lease->run(queries::notify_key, {Param::text(user), Param::text(zone)});
-        if (PQntuples(k.get()) == 1) page.notify_key = PQgetvalue(k.get(), 0, 0);
+    const PGresult *r = page.rows.get();
+    int rows = PQntuples(r);
+    if (PQnfields(r) != 5 || rows < 1 || !PQgetisnull(r, 0, 0) || PQgetlength(r, 0, 1) != 8 ||
+        PQgetlength(r, 0, 2) != 1 || rows - 1 > limit)
+        throw ApiError(500, "internal", "internal error");
+    page.gencount = be_int64(PQgetvalue(r, 0, 1));
+    page.more = PQgetvalue(r, 0, 2)[0] != 0;
+    if (!PQgetisnull(r, 0, 4)) page.notify_key.assign(PQgetvalue(r, 0, 4), static_cast<size_t>(PQgetlength(r, 0, 4)));
+    for (int i = 1; i < rows; i++) {
+        if (PQgetlength(r, i, 0) != 16 || PQgetlength(r, i, 1) != 8 || PQgetlength(r, i, 2) != 1)
+            throw ApiError(500, "internal", "internal error");
     }
-    lease->command("COMMIT");
+    page.count = rows - 1;
+    if (page.count > 0) page.last = be_int64(PQgetvalue(r, rows - 1, 1));
     return page;
+}
+
+// {"gencount":..,"more":..,"next_since":..,"records":[{"blob":..,"deleted":..,"gencount":..,"item":..}]}
+// written straight into one string: uuids, integers and base64 need no
+// escaping. Keys in the order nlohmann::json (a std::map) writes them.
+std::string page_json(const Page &page, long long next_since)
+{
+    const PGresult *r = page.rows.get();
+    size_t size = 96;
+    for (int i = 1; i <= page.count; i++)
+        size += 96 + 4 * ((static_cast<size_t>(PQgetlength(r, i, 3)) + 2) / 3);
+    std::string out;
+    out.reserve(size);
+    out += "{\"gencount\":";
+    append_int(out, page.gencount);
+    out += page.more ? ",\"more\":true" : ",\"more\":false";
+    out += ",\"next_since\":";
+    append_int(out, next_since);
+    out += ",\"records\":[";
+    for (int i = 1; i <= page.count; i++) {
+        if (i > 1) out += ',';
+        if (PQgetisnull(r, i, 3)) {
+            out += "{\"blob\":null";
+        } else {
+            out += "{\"blob\":\"";
+            append_base64(out, PQgetvalue(r, i, 3), static_cast<size_t>(PQgetlength(r, i, 3)));
+            out += '"';
+        }
+        out += PQgetvalue(r, i, 2)[0] != 0 ? ",\"deleted\":true" : ",\"deleted\":false";
+        out += ",\"gencount\":";
+        append_int(out, be_int64(PQgetvalue(r, i, 1)));
+        out += ",\"item\":\"";
+        append_uuid(out, reinterpret_cast<const unsigned char *>(PQgetvalue(r, i, 0)));
+        out += "\"}";
+    }
+    out += "]}";
+    return out;
 }
 
 }  // namespace
@@ -277,26 +301,22 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
 
     Page page = read_page(pool_, user, zone, since, limit, full, wait > 0, cfg_.max_page_bytes);
-    if (wait > 0 && page.records.empty()) {
+    if (wait > 0 && page.count == 0) {
         // Register first, then pull again, then sleep: a push that commits
         // between our pull and our sleep still wakes us.
         Listener::Waiter waiter(listener_, page.notify_key);
         if (!waiter.ok()) {
             metrics().count("longpoll_rejected_total");
         } else {
-            while (page.records.empty() && std::chrono::steady_clock::now() < deadline) {
+            while (page.count == 0 && std::chrono::steady_clock::now() < deadline) {
                 waiter.arm();
                 page = read_page(pool_, user, zone, since, limit, full, false, cfg_.max_page_bytes);
-                if (!page.records.empty()) break;
+                if (page.count > 0) break;
                 if (!waiter.wait_until(deadline)) break;  // timed out
             }
         }
     }
-    json body = {{"records", page.records},
-                 {"more", page.more},
-                 {"next_since", page.last >= 0 ? page.last : since},
-                 {"gencount", page.gencount}};
-    return json_reply(200, body);
+    return Reply{200, page_json(page, page.last >= 0 ? page.last : since), "application/json"};
 }
 
 Reply Api::delete_item(const std::string &user, const std::string &zone, const std::string &item,
