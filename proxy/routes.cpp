@@ -194,14 +194,31 @@ Reply Api::push(const std::string &user, const std::string &zone, const std::str
                           {Param::text(user), Param::text(zone), Param::text(uuid_array_text(p.items)),
                            Param::bin(bytea_array_binary(p.blobs)),
                            p.any_if_match ? Param::text(int8_array_text(p.if_match)) : Param::null(), op_id});
-    json results = json::array();
+    // {"gencount":..,"results":[{"gencount":..,"item":..}]} written straight into
+    // one string (keys in nlohmann::json's order): uuid text and integers need
+    // no escaping.
+    int rows = PQntuples(r.get());
+    std::string results;
+    results.reserve(static_cast<size_t>(rows) * 72 + 2);
     long long top = 0;
-    for (int i = 0; i < PQntuples(r.get()); i++) {
+    for (int i = 0; i < rows; i++) {
+        if (PQgetlength(r.get(), i, 0) != 36) throw ApiError(500, "internal", "internal error");
         long long g = int_at(r.get(), i, 1);
         top = std::max(top, g);
-        results.push_back({{"item", PQgetvalue(r.get(), i, 0)}, {"gencount", g}});
+        results += i ? ",{\"gencount\":" : "{\"gencount\":";
+        append_int(results, g);
+        results += ",\"item\":\"";
+        results.append(PQgetvalue(r.get(), i, 0), 36);
+        results += "\"}";
     }
-    return json_reply(200, {{"gencount", top}, {"results", results}});
+    std::string out;
+    out.reserve(results.size() + 48);
+    out += "{\"gencount\":";
+    append_int(out, top);
+    out += ",\"results\":[";
+    out += results;
+    out += "]}";
+    return Reply{200, std::move(out), "application/json"};
 }
 
 namespace {
