@@ -174,41 +174,6 @@ struct ParamArrays {
 };
 }  // namespace
 
-void Lease::stream(const Statement &st, const std::vector<Param> &params, bool binary_result,
-                   const std::function<void(const PGresult *row)> &on_row)
-{
-    PGconn *conn = prepared_conn(st);
-    ParamArrays a(params);
-    if (!PQsendQueryPrepared(conn, st.name, static_cast<int>(params.size()), a.values.data(), a.lengths.data(),
-                             a.formats.data(), binary_result ? 1 : 0)) {
-        pool_->note_db(PQstatus(conn) == CONNECTION_OK, "connection lost");
-        throw error_from_result(conn, nullptr);
-    }
-    PQsetSingleRowMode(conn);
-    std::optional<ApiError> failure;
-    // Drain every result even after a failure, so the connection is reusable.
-    while (PGresult *raw = PQgetResult(conn)) {
-        Result r(raw);
-        ExecStatusType status = PQresultStatus(raw);
-        if (status == PGRES_SINGLE_TUPLE) {
-            if (!failure) {
-                try {
-                    on_row(raw);
-                } catch (const ApiError &e) {
-                    failure = e;
-                } catch (const std::exception &e) {
-                    log_line(std::string("internal error while reading rows: ") + e.what());
-                    failure = ApiError(500, "internal", "internal error");
-                }
-            }
-        } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK && !failure) {
-            failure = error_from_result(conn, raw);
-        }
-    }
-    if (PQstatus(conn) != CONNECTION_OK) pool_->note_db(false, "connection lost");
-    if (failure) throw *failure;
-}
-
 Result Lease::run(const Statement &st, const std::vector<Param> &params, bool binary_result)
 {
     Pool::Slot &s = pool_->slots_[slot_];
@@ -223,14 +188,6 @@ Result Lease::run(const Statement &st, const std::vector<Param> &params, bool bi
         throw e;
     }
     return r;
-}
-
-void Lease::command(const char *sql)
-{
-    Pool::Slot &s = pool_->slots_[slot_];
-    if (!s.conn) throw unavailable("the database is unavailable, retry shortly");
-    Result r(PQexec(s.conn, sql));
-    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) throw error_from_result(s.conn, r.get());
 }
 
 }  // namespace credsync

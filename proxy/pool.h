@@ -15,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,13 +59,6 @@ public:
     // Runs a prepared statement; throws ApiError on any failure.
     // binary_result asks for all columns in binary format.
     Result run(const Statement &st, const std::vector<Param> &params, bool binary_result = false);
-    // Runs a prepared statement in single-row mode: each row is handed to
-    // on_row as it arrives, so a large result never sits in memory whole.
-    // Throws ApiError on any failure (after the result has been drained).
-    void stream(const Statement &st, const std::vector<Param> &params, bool binary_result,
-                const std::function<void(const PGresult *row)> &on_row);
-    // Runs a parameterless utility command (BEGIN, COMMIT, ...).
-    void command(const char *sql);
 
 private:
     PGconn *prepared_conn(const Statement &st);
