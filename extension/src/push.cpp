@@ -95,7 +95,7 @@ static Statement store_zone_read_quota = {
     CREDSYNC_USAGE_AND_QUOTA_ROWS("z.zone OPERATOR(pg_catalog.<>) $2"),
     5, {TEXTOID, TEXTOID, BYTEAOID, INT8OID, INT8OID}, nullptr};
 
-// --- validation -----------------------------------------------------------
+// --- checking the request ---------------------------------------------------
 
 // Random version-4 ids for the records that came without one, drawn in one
 // call (the random source has a per-call cost).
@@ -144,7 +144,9 @@ static bool has_duplicate_items(const PushRequest &request)
     return duplicate;
 }
 
-static void validate(PushRequest &request)
+// Checks the request (CS400/CS413 before anything is written) and gives the
+// new items their ids.
+static void prepare(PushRequest &request)
 {
     if (request.count > settings.max_batch_records)
         raise_with_detail(kTooLarge, psprintf("max_batch_records=%d", settings.max_batch_records),
@@ -260,7 +262,7 @@ static bytea *bytes_as_bytea(const uint8_t *bytes, size_t len)
 
 PushResult execute_push(PushRequest &request)
 {
-    validate(request);
+    prepare(request);
     if (request.count == 0) {
         PushResult empty = {0, nullptr, nullptr};
         return empty;
