@@ -31,6 +31,7 @@ static void read_single_if_match(FunctionCallInfo fcinfo, int argno, PushRecord 
 
 // The elements of a one-dimensional array argument (NULL array: count -1).
 struct ArrayArg {
+    ArrayType *array;
     int count;
     Datum *values;
     bool *nulls;
@@ -39,14 +40,24 @@ struct ArrayArg {
 static ArrayArg array_arg(FunctionCallInfo fcinfo, int argno, const char *name, Oid type, int16 typlen,
                           bool byval, char align)
 {
-    ArrayArg arg = {-1, nullptr, nullptr};
+    ArrayArg arg = {nullptr, -1, nullptr, nullptr};
     if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
         return arg;
-    ArrayType *array = PG_GETARG_ARRAYTYPE_P(argno);
-    if (ARR_NDIM(array) > 1)
+    arg.array = PG_GETARG_ARRAYTYPE_P(argno);
+    if (ARR_NDIM(arg.array) > 1)
         raise_bad_argument(name, psprintf("%s must be a one-dimensional array", name));
-    deconstruct_array(array, type, typlen, byval, align, &arg.values, &arg.nulls, &arg.count);
+    deconstruct_array(arg.array, type, typlen, byval, align, &arg.values, &arg.nulls, &arg.count);
     return arg;
+}
+
+// The arguments every push function starts with: user_id, zone.
+static PushRequest request_for(FunctionCallInfo fcinfo, const char *item_argument)
+{
+    PushRequest request = {};
+    request.user_id = user_id_arg(fcinfo, 0);
+    request.zone = zone_arg(fcinfo, 1);
+    request.item_argument = item_argument;
+    return request;
 }
 
 }  // namespace credsync
@@ -58,10 +69,7 @@ extern "C" {
 PG_FUNCTION_INFO_V1(credsync_sync_push);
 Datum credsync_sync_push(PG_FUNCTION_ARGS)
 {
-    PushRequest request = {};
-    request.user_id = user_id_arg(fcinfo, 0);
-    request.zone = zone_arg(fcinfo, 1);
-    request.item_argument = "item_id";
+    PushRequest request = request_for(fcinfo, "item_id");
     PushRecord record = {};
     record.blob = PG_ARGISNULL(2) ? nullptr : PG_GETARG_BYTEA_PP(2);
     record.item_given = !PG_ARGISNULL(3);
@@ -78,13 +86,10 @@ Datum credsync_sync_push(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(credsync_sync_push_many);
 Datum credsync_sync_push_many(PG_FUNCTION_ARGS)
 {
-    PushRequest request = {};
-    request.user_id = user_id_arg(fcinfo, 0);
-    request.zone = zone_arg(fcinfo, 1);
-    request.item_argument = "item_ids";
+    PushRequest request = request_for(fcinfo, "item_ids");
     required_arg(fcinfo, 3, "blobs");
     ArrayArg blobs = array_arg(fcinfo, 3, "blobs", BYTEAOID, -1, false, TYPALIGN_INT);
-    request.blob_array = PG_GETARG_ARRAYTYPE_P(3);  // passed on as is: no copy of the blobs
+    request.blob_array = blobs.array;  // passed on as is: no copy of the blobs
     ArrayArg items = array_arg(fcinfo, 2, "item_ids", UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
     ArrayArg if_match = array_arg(fcinfo, 4, "if_match", INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
     if (items.count >= 0 && items.count != blobs.count)
@@ -110,10 +115,7 @@ Datum credsync_sync_push_many(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(credsync_sync_delete);
 Datum credsync_sync_delete(PG_FUNCTION_ARGS)
 {
-    PushRequest request = {};
-    request.user_id = user_id_arg(fcinfo, 0);
-    request.zone = zone_arg(fcinfo, 1);
-    request.item_argument = "item_id";
+    PushRequest request = request_for(fcinfo, "item_id");
     PushRecord record = {};
     record.blob = nullptr;
     record.item_given = true;
