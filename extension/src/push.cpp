@@ -11,10 +11,6 @@
 #include "settings.h"
 #include "spi.h"
 
-extern "C" {
-#include "utils/json.h"
-}
-
 namespace credsync {
 
 // Statement 1: allocate, (remember the op id,) write the records.
@@ -250,14 +246,6 @@ static Version replaced_version(uint64 row)
         old.bytes = spi_int64(row, 8);
     }
     return old;
-}
-
-static bytea *bytes_as_bytea(const uint8_t *bytes, size_t len)
-{
-    bytea *b = static_cast<bytea *>(palloc(VARHDRSZ + len));
-    SET_VARSIZE(b, VARHDRSZ + len);
-    memcpy(VARDATA(b), bytes, len);
-    return b;
 }
 
 PushResult execute_push(PushRequest &request)

@@ -49,6 +49,14 @@ bool spi_bool(uint64 row, int col)
     return isnull ? false : DatumGetBool(d);
 }
 
+bytea *bytes_as_bytea(const uint8_t *bytes, size_t len)
+{
+    bytea *b = static_cast<bytea *>(palloc(VARHDRSZ + len));
+    SET_VARSIZE(b, VARHDRSZ + len);
+    memcpy(VARDATA(b), bytes, len);
+    return b;
+}
+
 void spi_rows_to_result(ReturnSetInfo *rsinfo, uint64 rows, int columns)
 {
     Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * columns));

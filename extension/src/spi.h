@@ -28,6 +28,9 @@ Datum spi_value(uint64 row, int col, bool *isnull);
 int64 spi_int64(uint64 row, int col);   // NULL reads as 0
 bool spi_bool(uint64 row, int col);      // NULL reads as false
 
+// A palloc'd bytea holding a copy of `len` bytes.
+bytea *bytes_as_bytea(const uint8_t *bytes, size_t len);
+
 // Appends rows 0..rows-1 of SPI_tuptable (their first `columns` columns) to a
 // materialized result (srf.h) whose columns are the same.
 void spi_rows_to_result(ReturnSetInfo *rsinfo, uint64 rows, int columns);

@@ -35,8 +35,8 @@ Datum credsync_sync_state(PG_FUNCTION_ARGS)
     if (spi_run(zone_state, key, nullptr, true, SPI_OK_SELECT) == 1) {
         spi_rows_to_result(rsinfo, 1, 5);
     } else {  // an unknown zone reads as all zeros
-        bytea *zero = static_cast<bytea *>(palloc0(VARHDRSZ + kDigestBytes));
-        SET_VARSIZE(zero, VARHDRSZ + kDigestBytes);
+        static const uint8_t zero_digest[kDigestBytes] = {};
+        bytea *zero = bytes_as_bytea(zero_digest, kDigestBytes);
         Datum out[5] = {Int64GetDatum(0), PointerGetDatum(zero), Int64GetDatum(0), Int64GetDatum(0),
                         Int64GetDatum(0)};
         bool nulls[5] = {false, false, false, false, false};

@@ -66,9 +66,7 @@ Datum credsync_verify_zone(PG_FUNCTION_ARGS)
         digest_matches = items == 0;
     }
 
-    bytea *recomputed = static_cast<bytea *>(palloc(VARHDRSZ + kDigestBytes));
-    SET_VARSIZE(recomputed, VARHDRSZ + kDigestBytes);
-    memcpy(VARDATA(recomputed), digest.bytes, kDigestBytes);
+    bytea *recomputed = bytes_as_bytea(digest.bytes, kDigestBytes);
     bool matches = digest_matches && items == stored_items && bytes == stored_bytes &&
                    max_gencount <= stored_gencount;
     Datum out[5] = {Int64GetDatum(max_gencount), PointerGetDatum(recomputed), Int64GetDatum(items),
