@@ -25,6 +25,10 @@ if [ ! -f "$dir/data/PG_VERSION" ]; then
     echo "creating the cluster in $dir (port $port)"
     cluster_new "$dir" "$port"
 fi
+if [ "$(cluster_preload "$dir")" = changed ]; then
+    echo "added credsync to shared_preload_libraries (its notifier); restarting the cluster"
+    cluster_stop "$dir"
+fi
 if ! as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
     cluster_start "$dir" || { echo "cluster did not start; see $dir/data/server.log" >&2; exit 1; }
 fi

@@ -2,6 +2,7 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "notifier.h"
 #include "settings.h"
 #include "spi.h"
 #include "validate.h"
@@ -59,7 +60,7 @@ void notify_push(text *user_id, text *zone, int64 gencount)
     if (!settings.notify)
         return;
     char *key = notify_key_for(user_id, zone);
-    Async_Notify("credsync", psprintf("%s " INT64_FORMAT, key, gencount));
+    notify_at_commit(psprintf("%s " INT64_FORMAT, key, gencount));
 }
 
 }  // namespace credsync

@@ -1,5 +1,7 @@
 #include "settings.h"
 
+#include "notifier.h"
+
 namespace credsync {
 
 Settings settings = {
@@ -51,5 +53,7 @@ void _PG_init(void);
 void _PG_init(void)
 {
     credsync::define_settings();
+    if (process_shared_preload_libraries_in_progress)
+        credsync::notifier_request_shared_memory();
 }
 }

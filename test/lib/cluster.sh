@@ -5,6 +5,10 @@
 # themselves. Source this file, then:
 #
 #   cluster_new DIR [PORT]   initdb DIR, pick a free port, write settings
+#                            (credsync preloaded, for its notifier, unless
+#                            CREDSYNC_PRELOAD=0)
+#   cluster_preload DIR      add credsync to shared_preload_libraries of an
+#                            older cluster; says "changed" if it did
 #   cluster_start DIR        start it and wait until it accepts connections
 #   cluster_stop DIR         fast shutdown
 #   cluster_kill9 DIR        kill -9 the postmaster (crash tests)
@@ -58,7 +62,17 @@ synchronous_commit = on
 log_min_messages = warning
 logging_collector = off
 EOF
+    [ "${CREDSYNC_PRELOAD:-1}" = 0 ] || cluster_preload "$dir" >/dev/null
     echo "$port" >"$dir/port"
+}
+
+# Preloading lets credsync hand NOTIFY to its notifier worker instead of
+# serializing every push's commit (docs/operations.md).
+cluster_preload() {
+    local conf=$1/data/postgresql.conf
+    grep -q "^shared_preload_libraries = 'credsync'" "$conf" && return 0
+    as_pg tee -a "$conf" >/dev/null <<<"shared_preload_libraries = 'credsync'"
+    echo changed
 }
 
 cluster_start() {
