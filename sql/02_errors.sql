@@ -73,3 +73,9 @@ SELECT regress_util.try($$SELECT credsync.sync_push('alice', 'default', '\x01', 
 SELECT gencount AS after FROM credsync.sync_state('alice', 'default');
 SELECT gencount FROM credsync.sync_state(repeat('u', 256), 'default');
 SELECT gencount FROM credsync.sync_state('alice', repeat('z', 64));
+-- A read-only transaction (or a standby) cannot push: the write path does not
+-- go through the executor, so it checks this itself.
+BEGIN TRANSACTION READ ONLY;
+SELECT * FROM credsync.sync_push('alice', 'default', '\x01');
+ROLLBACK;
+SELECT gencount FROM credsync.sync_state('alice', 'default');

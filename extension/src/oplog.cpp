@@ -2,15 +2,8 @@
 
 #include "errors.h"
 #include "guard.h"
-#include "spi.h"
 
 namespace credsync {
-
-static Statement select_op = {
-    "SELECT request_sha256, items, gencounts FROM credsync.ops"
-    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
-    "   AND op_id OPERATOR(pg_catalog.=) $3",
-    3, {TEXTOID, TEXTOID, UUIDOID}, nullptr};
 
 void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes])
 {
@@ -36,21 +29,14 @@ void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes])
     });
 }
 
-PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes])
+PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes], bytea *stored,
+                     ArrayType *items, ArrayType *gencounts)
 {
-    Datum values[3] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
-                       UUIDPGetDatum(const_cast<pg_uuid_t *>(&request.op_id))};
-    if (spi_run(select_op, values, nullptr, false, SPI_OK_SELECT) != 1)
-        elog(ERROR, "credsync: remembered op id vanished");
-    bool isnull;
-    bytea *stored = DatumGetByteaPP(spi_value(0, 1, &isnull));
     if (VARSIZE_ANY_EXHDR(stored) != kSha256Bytes ||
         memcmp(VARDATA_ANY(stored), fingerprint, kSha256Bytes) != 0) {
         char *op = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(const_cast<pg_uuid_t *>(&request.op_id))));
         raise_with_detail(kOpReused, op, "op_id was already used for a different request");
     }
-    ArrayType *items = DatumGetArrayTypeP(spi_value(0, 2, &isnull));
-    ArrayType *gencounts = DatumGetArrayTypeP(spi_value(0, 3, &isnull));
     Datum *item_datums, *gencount_datums;
     int n_items, n_gencounts;
     deconstruct_array(items, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &item_datums, nullptr, &n_items);

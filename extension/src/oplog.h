@@ -13,8 +13,9 @@ namespace credsync {
 // sync_push_many and sync_delete of the same records fingerprint alike.
 void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes]);
 
-// The remembered result of a known op id, or CS422 if its fingerprint differs.
-// SPI must be connected.
-PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes]);
+// The remembered result of a known op id (its row's request_sha256, items
+// and gencounts), or CS422 if the request's fingerprint differs.
+PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes], bytea *stored,
+                     ArrayType *items, ArrayType *gencounts);
 
 }  // namespace credsync

@@ -10,86 +10,23 @@
 #include "quota.h"
 #include "settings.h"
 #include "spi.h"
+#include "tables.h"
+
+extern "C" {
+#include "access/detoast.h"
+#include "access/xact.h"
+#include "tcop/utility.h"
+#include "utils/snapmgr.h"
+}
 
 namespace credsync {
 
-// Statement 1: allocate, (remember the op id,) write the records.
-//
-// `zone` bumps the counter by k and takes the zone's row lock (creating the
-// zone on its first push); RETURNING gives the new gencount and the
-// aggregates as they were. `written` upserts the records with consecutive
-// gencounts in array order; ON CONFLICT locks the newest version of each
-// item, and its SET copies that version into replaced_* so that RETURNING
-// reports what was replaced. With an op id, `op` first remembers it with its
-// result; if the op id is already known (also when a concurrent retry
-// committed it while we waited for the lock) it inserts nothing and no record
-// is written: a replay. Pushes without an op id use a plan without `op`:
-// every plan node costs time to start.
-#define ALLOCATE_CTE                                                                              \
-    "zone AS ("                                                                                 \
-    "  INSERT INTO credsync.zones AS z (user_id, zone, gencount) VALUES ($1, $2, $3)"           \
-    "  ON CONFLICT (user_id, zone)"                                                             \
-    "  DO UPDATE SET gencount = z.gencount OPERATOR(pg_catalog.+) EXCLUDED.gencount"            \
-    "  RETURNING z.gencount, z.digest, z.items, z.bytes)"
-
-#define REMEMBER_OP_CTE                                                                           \
-    "op AS ("                                                                                   \
-    "  INSERT INTO credsync.ops (user_id, zone, op_id, request_sha256, items, gencounts)"       \
-    "  SELECT $1, $2, $6, $7, $4,"                                                              \
-    "         ARRAY(SELECT pg_catalog.generate_series("                                         \
-    "               zone.gencount OPERATOR(pg_catalog.-) $3 OPERATOR(pg_catalog.+) 1, zone.gencount))" \
-    "    FROM zone"                                                                             \
-    "  ON CONFLICT DO NOTHING RETURNING 1)"
-
-#define WRITE_RECORDS_CTE(condition)                                                              \
-    "written AS ("                                                                              \
-    "  INSERT INTO credsync.records AS r (user_id, zone, item, gencount, deleted, blob, written_at)" \
-    "  SELECT $1, $2, u.item, zone.gencount OPERATOR(pg_catalog.-) $3 OPERATOR(pg_catalog.+) u.ord," \
-    "         u.blob IS NULL, u.blob, pg_catalog.now()"                                         \
-    "    FROM zone, ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5))"                   \
-    "         WITH ORDINALITY AS u(item, blob, ord)"                                            \
-    "   WHERE " condition                                                                       \
-    "  ON CONFLICT (user_id, zone, item) DO UPDATE"                                             \
-    "  SET gencount = EXCLUDED.gencount, deleted = EXCLUDED.deleted, blob = EXCLUDED.blob,"     \
-    "      written_at = EXCLUDED.written_at, replaced_gencount = r.gencount,"                   \
-    "      replaced_deleted = r.deleted, replaced_bytes = pg_catalog.octet_length(r.blob)"      \
-    "  RETURNING r.gencount, r.replaced_gencount, r.replaced_deleted, r.replaced_bytes)"
-
-#define WRITE_RESULT_COLUMNS                                                                      \
-    " SELECT zone.gencount, zone.digest, zone.items, zone.bytes,"                               \
-    "        w.gencount, w.replaced_gencount, w.replaced_deleted, w.replaced_bytes"
-
-static Statement write_push = {
-    "WITH " ALLOCATE_CTE ", " WRITE_RECORDS_CTE("true") WRITE_RESULT_COLUMNS
-    " FROM zone, written w",
-    5, {TEXTOID, TEXTOID, INT8OID, UUIDARRAYOID, BYTEAARRAYOID}, nullptr};
-
-// One row with NULL record columns when the op id was known (a replay).
-static Statement write_push_with_op = {
-    "WITH " ALLOCATE_CTE ", " REMEMBER_OP_CTE ", " WRITE_RECORDS_CTE("EXISTS (SELECT FROM op)")
-    WRITE_RESULT_COLUMNS " FROM zone LEFT JOIN written w ON true",
-    7, {TEXTOID, TEXTOID, INT8OID, UUIDARRAYOID, BYTEAARRAYOID, UUIDOID, BYTEAOID}, nullptr};
-
-// A replay: give back the k gencounts (we still hold the row lock, so
-// nobody saw them).
-static Statement unallocate = {
-    "UPDATE credsync.zones SET gencount = gencount OPERATOR(pg_catalog.-) $3"
-    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
-    3, {TEXTOID, TEXTOID, INT8OID}, nullptr};
-
-// Statement 2, when the push does not grow the zone's usage.
-static Statement store_zone = {
-    "UPDATE credsync.zones SET digest = $3, items = $4, bytes = $5"
-    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
-    5, {TEXTOID, TEXTOID, BYTEAOID, INT8OID, INT8OID}, nullptr};
-
-// Statement 2, when it does: also reads the user's other zones and quota.
-static Statement store_zone_read_quota = {
-    "WITH stored AS ("
-    "  UPDATE credsync.zones SET digest = $3, items = $4, bytes = $5"
-    "   WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2) "
-    CREDSYNC_USAGE_AND_QUOTA_ROWS("z.zone OPERATOR(pg_catalog.<>) $2"),
-    5, {TEXTOID, TEXTOID, BYTEAOID, INT8OID, INT8OID}, nullptr};
+// A zone's row is created by its first push; ON CONFLICT DO NOTHING waits
+// for (and then defers to) a concurrent push that creates it too. Rare
+// enough to go through SPI.
+static Statement create_zone = {
+    "INSERT INTO credsync.zones (user_id, zone) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    2, {TEXTOID, TEXTOID}, nullptr};
 
 // --- checking the request ---------------------------------------------------
 
@@ -218,38 +155,236 @@ static ArrayType *item_array(const PushRequest &request)
     return construct_array(items, request.count, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
 }
 
-static ArrayType *blob_array(const PushRequest &request)
+static ArrayType *gencount_array(int64 first, int count)
 {
-    if (request.blob_array)
-        return request.blob_array;
-    Datum *blobs = static_cast<Datum *>(palloc(sizeof(Datum) * request.count));
-    bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * request.count));
-    for (int i = 0; i < request.count; i++) {
-        blobs[i] = PointerGetDatum(request.records[i].blob);
-        nulls[i] = request.records[i].blob == nullptr;
-    }
-    int dims[1] = {request.count};
-    int lbs[1] = {1};
-    return construct_md_array(blobs, nulls, 1, dims, lbs, BYTEAOID, -1, false, TYPALIGN_INT);
+    Datum *gencounts = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+    for (int i = 0; i < count; i++)
+        gencounts[i] = Int64GetDatum(first + i);
+    return construct_array(gencounts, count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-// The version a written record replaced, from columns 6..8 of write_push.
-static Version replaced_version(uint64 row)
+// Where the push finds the columns it reads and writes. Records and ops rows
+// are written whole, so those tables must have exactly these columns.
+struct ZoneColumns {
+    int gencount, digest, items, bytes;
+};
+struct RecordColumns {
+    int user_id, zone, item, gencount, deleted, blob, written_at, replaced_gencount, replaced_deleted,
+        replaced_bytes;
+};
+struct OpColumns {
+    int user_id, zone, op_id, request_sha256, items, gencounts, created_at;
+};
+
+static void expect_columns(const Table &table, int count)
 {
-    bool absent;
-    spi_value(row, 6, &absent);
-    Version old = {false, 0, false, 0};
-    if (!absent) {
-        old.exists = true;
-        old.gencount = spi_int64(row, 6);
-        old.deleted = spi_bool(row, 7);
-        old.bytes = spi_int64(row, 8);
+    TupleDesc desc = RelationGetDescr(table.rel);
+    int live = 0;
+    for (int i = 0; i < desc->natts; i++)
+        live += !TupleDescAttr(desc, i)->attisdropped;
+    if (live != count)
+        elog(ERROR, "credsync: table %s does not have the columns this library writes",
+             RelationGetRelationName(table.rel));
+}
+
+static ZoneColumns zone_columns(const Table &t)
+{
+    return {column_of(t, "gencount"), column_of(t, "digest"), column_of(t, "items"), column_of(t, "bytes")};
+}
+
+static RecordColumns record_columns(const Table &t)
+{
+    expect_columns(t, 10);
+    return {column_of(t, "user_id"),          column_of(t, "zone"),
+            column_of(t, "item"),             column_of(t, "gencount"),
+            column_of(t, "deleted"),          column_of(t, "blob"),
+            column_of(t, "written_at"),       column_of(t, "replaced_gencount"),
+            column_of(t, "replaced_deleted"), column_of(t, "replaced_bytes")};
+}
+
+static OpColumns op_columns(const Table &t)
+{
+    expect_columns(t, 7);
+    return {column_of(t, "user_id"),        column_of(t, "zone"),  column_of(t, "op_id"),
+            column_of(t, "request_sha256"), column_of(t, "items"), column_of(t, "gencounts"),
+            column_of(t, "created_at")};
+}
+
+static int64 found_int64(Table &t, int column)
+{
+    bool isnull;
+    Datum d = found_value(t, column, &isnull);
+    return isnull ? 0 : DatumGetInt64(d);
+}
+
+static int64 scanned_int64(Table &t, int column)
+{
+    bool isnull;
+    Datum d = scanned_value(t, column, &isnull);
+    return isnull ? 0 : DatumGetInt64(d);
+}
+
+// Takes the zone's row lock, creating the zone on its first push. The lock
+// is held to the end of the transaction: the zone's writers queue here, so
+// gencounts are allocated in commit order.
+static void lock_zone(PushTables &t, const PushRequest &request)
+{
+    Datum key[2] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone)};
+    for (int attempt = 0; !lock_by_key(t.zones, key); attempt++) {
+        if (attempt == 3)
+            elog(ERROR, "credsync: the zone was removed each time it was created");
+        spi_run(create_zone, key, nullptr, false, SPI_OK_INSERT);
+        CommandCounterIncrement();  // so that the lock sees the new row
     }
-    return old;
+}
+
+// The version of the item the push replaces, and where it is.
+static Version current_version(PushTables &t, const RecordColumns &c, const PushRequest &request,
+                               const PushRecord &r, ItemPointerData *tid)
+{
+    Datum key[3] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
+                    UUIDPGetDatum(const_cast<pg_uuid_t *>(&r.item))};
+    Version v = {false, 0, false, 0};
+    if (!find_by_key(t.records, key))
+        return v;
+    bool blob_null;
+    Datum blob = found_value(t.records, c.blob, &blob_null);
+    v.exists = true;
+    v.gencount = found_int64(t.records, c.gencount);
+    bool deleted_null;
+    v.deleted = DatumGetBool(found_value(t.records, c.deleted, &deleted_null));
+    v.bytes = blob_null ? 0 : static_cast<int64>(toast_raw_datum_size(blob) - VARHDRSZ);
+    *tid = t.records.found->tts_tid;
+    return v;
+}
+
+// The usage of the user's other zones and the quota in force, as committed
+// now (a concurrent push to another zone may not be counted: the documented
+// bound on quota overshoot, docs/sql-api.md).
+static void read_others_and_quota(PushTables &t, const PushRequest &request, Quota *quota, Usage *others)
+{
+    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+    Datum user[1] = {PointerGetDatum(request.user_id)};
+    ZoneColumns zc = zone_columns(t.zones);
+    int zone_column = column_of(t.zones, "zone");
+    others->bytes = others->items = 0;
+    IndexScanDesc scan = begin_key_scan(t.zones, user, 1, snapshot);
+    while (next_row(scan, t.zones)) {
+        bool isnull;
+        text *zone = DatumGetTextPP(scanned_value(t.zones, zone_column, &isnull));
+        if (VARSIZE_ANY_EXHDR(zone) == VARSIZE_ANY_EXHDR(request.zone) &&
+            memcmp(VARDATA_ANY(zone), VARDATA_ANY(request.zone), VARSIZE_ANY_EXHDR(zone)) == 0)
+            continue;
+        others->bytes += scanned_int64(t.zones, zc.bytes);
+        others->items += scanned_int64(t.zones, zc.items);
+    }
+    index_endscan(scan);
+
+    quota->max_bytes = settings.default_max_bytes;
+    quota->max_items = settings.default_max_items;
+    scan = begin_key_scan(t.quotas, user, 1, snapshot);
+    if (next_row(scan, t.quotas)) {
+        bool isnull;
+        Datum d = scanned_value(t.quotas, column_of(t.quotas, "max_bytes"), &isnull);
+        if (!isnull)
+            quota->max_bytes = DatumGetInt64(d);
+        d = scanned_value(t.quotas, column_of(t.quotas, "max_items"), &isnull);
+        if (!isnull)
+            quota->max_items = DatumGetInt64(d);
+    }
+    index_endscan(scan);
+    UnregisterSnapshot(snapshot);
+}
+
+static void write_record(PushTables &t, const RecordColumns &c, const PushRequest &request, const PushRecord &r,
+                         int64 gencount, const Version &old, const ItemPointerData &tid, TimestampTz now)
+{
+    Table &records = t.records;
+    start_row(records);
+    set_column(records, c.user_id, PointerGetDatum(request.user_id));
+    set_column(records, c.zone, PointerGetDatum(request.zone));
+    set_column(records, c.item, UUIDPGetDatum(const_cast<pg_uuid_t *>(&r.item)));
+    set_column(records, c.gencount, Int64GetDatum(gencount));
+    set_column(records, c.deleted, BoolGetDatum(r.blob == nullptr));
+    if (r.blob)
+        set_column(records, c.blob, PointerGetDatum(r.blob));
+    set_column(records, c.written_at, TimestampTzGetDatum(now));
+    if (old.exists) {
+        set_column(records, c.replaced_gencount, Int64GetDatum(old.gencount));
+        set_column(records, c.replaced_deleted, BoolGetDatum(old.deleted));
+        set_column(records, c.replaced_bytes, Int32GetDatum(static_cast<int32>(old.bytes)));
+    }
+    finish_row(records);
+    if (old.exists)
+        update_row(&t, records, tid);
+    else
+        insert_row(&t, records);
+}
+
+static void remember_op(PushTables &t, const PushRequest &request, const uint8_t fingerprint[kSha256Bytes],
+                        int64 first, TimestampTz now)
+{
+    OpColumns c = op_columns(t.ops);
+    start_row(t.ops);
+    set_column(t.ops, c.user_id, PointerGetDatum(request.user_id));
+    set_column(t.ops, c.zone, PointerGetDatum(request.zone));
+    set_column(t.ops, c.op_id, UUIDPGetDatum(const_cast<pg_uuid_t *>(&request.op_id)));
+    set_column(t.ops, c.request_sha256, PointerGetDatum(bytes_as_bytea(fingerprint, kSha256Bytes)));
+    set_column(t.ops, c.items, PointerGetDatum(item_array(request)));
+    set_column(t.ops, c.gencounts, PointerGetDatum(gencount_array(first, request.count)));
+    set_column(t.ops, c.created_at, TimestampTzGetDatum(now));
+    finish_row(t.ops);
+    insert_row(&t, t.ops);
+}
+
+// The zone's row with its new counter and aggregates; other columns as they were.
+static void store_zone(PushTables &t, const ZoneColumns &c, int64 last, const Digest &digest, Usage after)
+{
+    Table &zones = t.zones;
+    TupleTableSlot *old = zones.found;
+    slot_getallattrs(old);
+    start_row(zones);
+    for (int i = 0; i < old->tts_tupleDescriptor->natts; i++) {
+        zones.row->tts_values[i] = old->tts_values[i];
+        zones.row->tts_isnull[i] = old->tts_isnull[i];
+    }
+    set_column(zones, c.gencount, Int64GetDatum(last));
+    set_column(zones, c.digest, PointerGetDatum(bytes_as_bytea(digest.bytes, kDigestBytes)));
+    set_column(zones, c.items, Int64GetDatum(after.items));
+    set_column(zones, c.bytes, Int64GetDatum(after.bytes));
+    finish_row(zones);
+    update_row(&t, zones, old->tts_tid);
+}
+
+static void read_zone(PushTables &t, const ZoneColumns &c, int64 *gencount, Digest *digest, Usage *usage)
+{
+    bool isnull;
+    *gencount = found_int64(t.zones, c.gencount);
+    bytea *stored = DatumGetByteaPP(found_value(t.zones, c.digest, &isnull));
+    if (isnull || VARSIZE_ANY_EXHDR(stored) != kDigestBytes)
+        elog(ERROR, "credsync: stored zone digest has the wrong size");
+    memcpy(digest->bytes, VARDATA_ANY(stored), kDigestBytes);
+    usage->bytes = found_int64(t.zones, c.bytes);
+    usage->items = found_int64(t.zones, c.items);
+}
+
+// A known op id: its remembered result (or CS422), from the row just found.
+static PushResult replay(PushTables &t, const PushRequest &request, const uint8_t fingerprint[kSha256Bytes])
+{
+    OpColumns c = op_columns(t.ops);
+    bool isnull;
+    bytea *stored = DatumGetByteaPP(found_value(t.ops, c.request_sha256, &isnull));
+    ArrayType *items = DatumGetArrayTypeP(found_value(t.ops, c.items, &isnull));
+    ArrayType *gencounts = DatumGetArrayTypeP(found_value(t.ops, c.gencounts, &isnull));
+    return replay_op(request, fingerprint, stored, items, gencounts);
 }
 
 PushResult execute_push(PushRequest &request)
 {
+    // The executor refuses writes in a read-only transaction (and on a
+    // standby) for SQL; this path does not go through it.
+    PreventCommandIfReadOnly("a credsync push");
+    PreventCommandIfParallelMode("a credsync push");
     prepare(request);
     if (request.count == 0) {
         PushResult empty = {0, nullptr, nullptr};
@@ -258,64 +393,54 @@ PushResult execute_push(PushRequest &request)
     uint8_t fingerprint[kSha256Bytes];
     if (request.has_op_id)
         request_fingerprint(request, fingerprint);
-    Datum write_values[7] = {
-        PointerGetDatum(request.user_id), PointerGetDatum(request.zone), Int64GetDatum(request.count),
-        PointerGetDatum(item_array(request)), PointerGetDatum(blob_array(request)),
-        UUIDPGetDatum(&request.op_id),
-        request.has_op_id ? PointerGetDatum(bytes_as_bytea(fingerprint, kSha256Bytes)) : (Datum)0};
 
     spi_connect();
-
-    // 1. allocate k gencounts under the zone's row lock, remember the op id,
-    //    write the records
-    uint64 rows = spi_run(request.has_op_id ? write_push_with_op : write_push, write_values, nullptr, false,
-                          SPI_OK_SELECT);
-    int64 last = spi_int64(0, 1);
-    int64 first = last - request.count + 1;
-    bool replay = false;
-    if (request.has_op_id)
-        spi_value(0, 5, &replay);  // no record written: the op id was already known
-    if (replay) {
-        PushResult replayed = replay_op(request, fingerprint);
-        spi_run(unallocate, write_values, nullptr, false, SPI_OK_UPDATE);
-        SPI_finish();
-        return replayed;
+    PushTables t;
+    open_push_tables(&t);
+    lock_zone(t, request);
+    if (request.has_op_id) {
+        Datum op_key[3] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
+                           UUIDPGetDatum(&request.op_id)};
+        if (find_by_key(t.ops, op_key)) {
+            PushResult replayed = replay(t, request, fingerprint);
+            close_push_tables(&t);
+            SPI_finish();
+            return replayed;
+        }
     }
-    if (rows != static_cast<uint64>(request.count))
-        elog(ERROR, "credsync: wrote " UINT64_FORMAT " records of %d", rows, request.count);
 
+    ZoneColumns zc = zone_columns(t.zones);
+    RecordColumns rc = record_columns(t.records);
+    int64 last;
     Digest digest;
-    bool isnull;
-    bytea *stored_digest = DatumGetByteaPP(spi_value(0, 2, &isnull));
-    if (VARSIZE_ANY_EXHDR(stored_digest) != kDigestBytes)
-        elog(ERROR, "credsync: stored zone digest has the wrong size");
-    memcpy(digest.bytes, VARDATA_ANY(stored_digest), kDigestBytes);
-    Usage before = {spi_int64(0, 4), spi_int64(0, 3)};
+    Usage before;
+    read_zone(t, zc, &last, &digest, &before);
+    int64 first = last + 1;
+    last += request.count;
     Usage after = before;
 
+    // 1. read the versions the push replaces; check if_match; new aggregates
+    Version *old = static_cast<Version *>(palloc(sizeof(Version) * request.count));
+    ItemPointerData *where = static_cast<ItemPointerData *>(palloc0(sizeof(ItemPointerData) * request.count));
     PushResult result = allocate_result(request.count);
     StringInfoData conflicts;
     initStringInfo(&conflicts);
     appendStringInfoChar(&conflicts, '[');
     bool conflicted = false;
-    // Walk the records in push order (RETURNING order is not promised).
-    int64 *row_of = static_cast<int64 *>(palloc(sizeof(int64) * request.count));
-    for (uint64 row = 0; row < rows; row++)
-        row_of[spi_int64(row, 5) - first] = static_cast<int64>(row);
     for (int i = 0; i < request.count; i++) {
         const PushRecord &r = request.records[i];
-        Version old = replaced_version(row_of[i]);
+        old[i] = current_version(t, rc, request, r, &where[i]);
         result.items[i] = r.item;
         result.gencounts[i] = first + i;
-        if (!if_match_holds(r, old)) {
-            add_conflict(&conflicts, r.item, old);
+        if (!if_match_holds(r, old[i])) {
+            add_conflict(&conflicts, r.item, old[i]);
             conflicted = true;
             continue;
         }
-        if (old.exists && !old.deleted) {
-            apply_to_digest(digest, r.item, old.gencount, false);
+        if (old[i].exists && !old[i].deleted) {
+            apply_to_digest(digest, r.item, old[i].gencount, false);
             after.items -= 1;
-            after.bytes -= old.bytes;
+            after.bytes -= old[i].bytes;
         }
         if (r.blob) {
             apply_to_digest(digest, r.item, first + i, true);
@@ -327,20 +452,23 @@ PushResult execute_push(PushRequest &request)
         appendStringInfoChar(&conflicts, ']');
         raise_with_detail(kConflict, conflicts.data, "if_match failed: the push was not applied");
     }
-
-    // 2. the zone's new aggregates, and the quota when usage grows
-    Datum store_values[5] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
-                             PointerGetDatum(bytes_as_bytea(digest.bytes, kDigestBytes)),
-                             Int64GetDatum(after.items), Int64GetDatum(after.bytes)};
     if (usage_grows(before, after)) {
-        uint64 quota_rows = spi_run(store_zone_read_quota, store_values, nullptr, false, SPI_OK_SELECT);
         Quota quota;
         Usage others;
-        fold_usage_and_quota(quota_rows, &quota, &others);
+        read_others_and_quota(t, request, &quota, &others);
         check_quota(quota, others, before, after);
-    } else {
-        spi_run(store_zone, store_values, nullptr, false, SPI_OK_UPDATE);
     }
+
+    // 2. write the records, the op id, the zone's counter and aggregates
+    t.estate->es_output_cid = GetCurrentCommandId(true);
+    TimestampTz now = GetCurrentTransactionStartTimestamp();  // now(), as the SQL functions use
+    for (int i = 0; i < request.count; i++)
+        write_record(t, rc, request, request.records[i], first + i, old[i], where[i], now);
+    if (request.has_op_id)
+        remember_op(t, request, fingerprint, first, now);
+    store_zone(t, zc, last, digest, after);
+    CommandCounterIncrement();  // later statements of this transaction see the push
+    close_push_tables(&t);
 
     notify_push(request.user_id, request.zone, last);
     SPI_finish();

@@ -1,12 +1,11 @@
 // The write path shared by sync_push, sync_push_many and sync_delete.
 //
-// One push is one transaction and two statements, whatever its size:
-//   1. write: bump the zone's gencount by k under its row lock (held until
-//      commit, so commit order equals gencount order), remember the op id,
-//      and upsert the k records, each reporting the version it replaced;
-//   2. store: the zone's new digest, items and bytes (reading the user's
-//      other zones and quota when the push grows usage).
-// if_match and the quota are checked between the two; any error aborts the
+// One push is one transaction and one pass over its rows, whatever its size
+// (docs/design.md): lock the zone's row (held until commit, so commit order
+// equals gencount order); replay a known op id; read the versions the
+// records replace, check if_match and the quota; then write the records, the
+// op id and the zone's counter and aggregates. Rows are read and written
+// through the table AM (tables.h), not SQL. Any error aborts the
 // transaction: nothing is applied, no gencount is spent.
 #pragma once
 #include "pg.h"
@@ -28,7 +27,6 @@ struct PushRequest {
     PushRecord *records;
     bool has_op_id;
     pg_uuid_t op_id;
-    ArrayType *blob_array;      // the caller's bytea[] if it has one, else nullptr
     const char *item_argument;  // "item_id" or "item_ids", for CS400 details
 };
 

@@ -89,7 +89,6 @@ Datum credsync_sync_push_many(PG_FUNCTION_ARGS)
     PushRequest request = request_for(fcinfo, "item_ids");
     required_arg(fcinfo, 3, "blobs");
     ArrayArg blobs = array_arg(fcinfo, 3, "blobs", BYTEAOID, -1, false, TYPALIGN_INT);
-    request.blob_array = blobs.array;  // passed on as is: no copy of the blobs
     ArrayArg items = array_arg(fcinfo, 2, "item_ids", UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
     ArrayArg if_match = array_arg(fcinfo, 4, "if_match", INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
     if (items.count >= 0 && items.count != blobs.count)

@@ -1,0 +1,251 @@
+#include "tables.h"
+
+extern "C" {
+#include "access/relscan.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "parser/parsetree.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace credsync {
+
+static void open_table(EState *estate, Table &table, Oid schema, const char *name, Index range_index)
+{
+    Oid relid = get_relname_relid(name, schema);
+    if (!OidIsValid(relid))
+        elog(ERROR, "credsync: table credsync.%s is missing", name);
+    table.rel = table_open(relid, RowExclusiveLock);
+    Oid key = RelationGetPrimaryKeyIndex(table.rel);
+    if (!OidIsValid(key))
+        elog(ERROR, "credsync: table credsync.%s has no primary key", name);
+    table.key = index_open(key, RowExclusiveLock);
+    table.info = makeNode(ResultRelInfo);
+    InitResultRelInfo(table.info, table.rel, range_index, nullptr, 0);
+    ExecOpenIndices(table.info, false);
+    table.found = table_slot_create(table.rel, &estate->es_tupleTable);
+    table.scanned = table_slot_create(table.rel, &estate->es_tupleTable);
+    table.row = ExecInitExtraTupleSlot(estate, RelationGetDescr(table.rel), &TTSOpsVirtual);
+    table.target = ExecInitExtraTupleSlot(estate, RelationGetDescr(table.rel), &TTSOpsVirtual);
+}
+
+static void open_for_reading(EState *estate, Table &table, Oid schema, const char *name)
+{
+    Oid relid = get_relname_relid(name, schema);
+    if (!OidIsValid(relid))
+        elog(ERROR, "credsync: table credsync.%s is missing", name);
+    table.rel = table_open(relid, AccessShareLock);
+    table.key = index_open(RelationGetPrimaryKeyIndex(table.rel), AccessShareLock);
+    table.info = nullptr;
+    table.found = nullptr;
+    table.scanned = table_slot_create(table.rel, &estate->es_tupleTable);
+    table.row = table.target = nullptr;
+}
+
+static RangeTblEntry *range_entry(const char *name, Oid schema)
+{
+    RangeTblEntry *rte = makeNode(RangeTblEntry);
+    rte->rtekind = RTE_RELATION;
+    rte->relid = get_relname_relid(name, schema);
+    rte->relkind = RELKIND_RELATION;
+    rte->rellockmode = RowExclusiveLock;
+    return rte;
+}
+
+void open_push_tables(PushTables *t)
+{
+    Oid schema = get_namespace_oid("credsync", false);
+    t->estate = CreateExecutorState();
+    // A range table only so that a constraint violation can be reported the
+    // usual way (the executor looks the relation up by range table index).
+    ExecInitRangeTable(t->estate, list_make3(range_entry("zones", schema), range_entry("records", schema),
+                                             range_entry("ops", schema)));
+    t->estate->es_output_cid = GetCurrentCommandId(true);
+    t->estate->es_snapshot = GetActiveSnapshot();
+    open_table(t->estate, t->zones, schema, "zones", 1);
+    open_table(t->estate, t->records, schema, "records", 2);
+    open_table(t->estate, t->ops, schema, "ops", 3);
+    open_for_reading(t->estate, t->quotas, schema, "quotas");
+    EvalPlanQualInit(&t->epq, t->estate, nullptr, NIL, -1);
+    AfterTriggerBeginQuery();  // credsync's tables have no triggers; an added one still fires
+}
+
+static void close_table(Table &table)
+{
+    if (table.info)
+        ExecCloseIndices(table.info);
+    index_close(table.key, NoLock);
+    table_close(table.rel, NoLock);
+}
+
+void close_push_tables(PushTables *t)
+{
+    AfterTriggerEndQuery(t->estate);
+    EvalPlanQualEnd(&t->epq);
+    close_table(t->zones);
+    close_table(t->records);
+    close_table(t->ops);
+    close_table(t->quotas);
+    ExecResetTupleTable(t->estate->es_tupleTable, false);
+    FreeExecutorState(t->estate);
+    t->estate = nullptr;
+}
+
+int column_of(const Table &table, const char *name)
+{
+    TupleDesc desc = RelationGetDescr(table.rel);
+    for (int i = 0; i < desc->natts; i++) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+            return i;
+    }
+    elog(ERROR, "credsync: table %s has no column %s", RelationGetRelationName(table.rel), name);
+}
+
+// Equality on each key column, with the index's own operator family and
+// collation (so "C" for the text columns).
+static void key_scankeys(Relation index, const Datum *key, int nkeys, ScanKey keys)
+{
+    for (int i = 0; i < nkeys; i++) {
+        Oid type = index->rd_opcintype[i];
+        Oid op = get_opfamily_member(index->rd_opfamily[i], type, type, BTEqualStrategyNumber);
+        if (!OidIsValid(op))
+            elog(ERROR, "credsync: no equality operator for column %d of index %s", i + 1,
+                 RelationGetRelationName(index));
+        ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber, type, index->rd_indcollation[i],
+                               get_opcode(op), key[i]);
+    }
+}
+
+IndexScanDesc begin_key_scan(Table &table, const Datum *key, int nkeys, Snapshot snapshot)
+{
+    ScanKeyData keys[INDEX_MAX_KEYS];
+    key_scankeys(table.key, key, nkeys, keys);
+    IndexScanDesc scan = index_beginscan(table.rel, table.key, snapshot, nkeys, 0);
+    index_rescan(scan, keys, nkeys, nullptr, 0);
+    return scan;
+}
+
+bool next_row(IndexScanDesc scan, Table &table)
+{
+    return index_getnext_slot(scan, ForwardScanDirection, table.scanned);
+}
+
+// One probe of the primary key with a dirty snapshot, which also sees rows
+// that are being inserted or deleted: the writer to wait for, if any, comes
+// back in *wait.
+static bool probe_key(Table &table, const Datum *key, TransactionId *wait)
+{
+    SnapshotData dirty;
+    InitDirtySnapshot(dirty);
+    IndexScanDesc scan = begin_key_scan(table, key, IndexRelationGetNumberOfKeyAttributes(table.key), &dirty);
+    bool found = index_getnext_slot(scan, ForwardScanDirection, table.found);
+    *wait = InvalidTransactionId;
+    if (found)
+        *wait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+    index_endscan(scan);
+    return found;
+}
+
+static void check_visible_to_transaction(Table &table)
+{
+    if (IsolationUsesXactSnapshot() &&
+        !table_tuple_satisfies_snapshot(table.rel, table.found, GetTransactionSnapshot()))
+        ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                        errmsg("could not serialize access due to concurrent update")));
+}
+
+bool find_by_key(Table &table, const Datum *key)
+{
+    for (;;) {
+        TransactionId wait;
+        if (!probe_key(table, key, &wait))
+            return false;
+        if (!TransactionIdIsValid(wait)) {
+            check_visible_to_transaction(table);
+            return true;
+        }
+        XactLockTableWait(wait, table.rel, &table.found->tts_tid, XLTW_FetchUpdated);
+    }
+}
+
+bool lock_by_key(Table &table, const Datum *key)
+{
+    for (;;) {
+        TransactionId wait;
+        if (!probe_key(table, key, &wait))
+            return false;
+        if (TransactionIdIsValid(wait)) {
+            XactLockTableWait(wait, table.rel, &table.found->tts_tid, XLTW_Lock);
+            continue;
+        }
+        TM_FailureData failure;
+        TM_Result result = table_tuple_lock(table.rel, &table.found->tts_tid, GetLatestSnapshot(), table.found,
+                                            GetCurrentCommandId(false), LockTupleNoKeyExclusive, LockWaitBlock,
+                                            TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
+        switch (result) {
+        case TM_Ok:
+            check_visible_to_transaction(table);
+            return true;
+        case TM_Deleted:  // deleted while we waited: look again
+            continue;
+        default:
+            elog(ERROR, "credsync: could not lock a row of %s (%d)", RelationGetRelationName(table.rel),
+                 static_cast<int>(result));
+        }
+    }
+}
+
+void start_row(Table &table)
+{
+    TupleTableSlot *row = table.row;
+    ExecClearTuple(row);
+    for (int i = 0; i < row->tts_tupleDescriptor->natts; i++) {
+        row->tts_values[i] = (Datum)0;
+        row->tts_isnull[i] = true;
+    }
+}
+
+void set_column(Table &table, int column, Datum value)
+{
+    table.row->tts_values[column] = value;
+    table.row->tts_isnull[column] = false;
+}
+
+void finish_row(Table &table)
+{
+    ExecStoreVirtualTuple(table.row);
+}
+
+Datum found_value(Table &table, int column, bool *isnull)
+{
+    return slot_getattr(table.found, column + 1, isnull);
+}
+
+Datum scanned_value(Table &table, int column, bool *isnull)
+{
+    return slot_getattr(table.scanned, column + 1, isnull);
+}
+
+void insert_row(PushTables *t, Table &table)
+{
+    ExecSimpleRelationInsert(table.info, t->estate, table.row);
+    ResetPerTupleExprContext(t->estate);
+}
+
+void update_row(PushTables *t, Table &table, const ItemPointerData &tid)
+{
+    ExecClearTuple(table.target);
+    table.target->tts_tid = tid;
+    ExecSimpleRelationUpdate(table.info, t->estate, &t->epq, table.target, table.row);
+    ResetPerTupleExprContext(t->estate);
+}
+
+}  // namespace credsync
