@@ -29,6 +29,11 @@ constexpr uint64 kRingEntries = 4096;
 constexpr int kPayloadBytes = 64;    // "<32 hex> <gencount>" and a NUL
 constexpr int kBatch = 1024;         // payloads per worker transaction
 constexpr int kIdleExitMs = 2000;    // frees the database for DROP DATABASE
+// While pushes keep coming, the worker looks at the ring every kPollMs
+// instead of being woken per push: waking a sleeping process is a signal,
+// which cost a single-client push about 8% of its time.
+constexpr int kPollMs = 2;
+constexpr int kPollWindowMs = 200;
 constexpr int kStartRetryMs = 10000;
 constexpr char kName[] = "credsync notifier";
 
@@ -43,6 +48,7 @@ struct DatabaseSlot {
     Oid database;                    // InvalidOid: the slot is free
     pid_t worker_pid;                // 0: no worker is serving the slot
     Latch *worker_latch;
+    bool worker_polling;             // no need to wake the worker
     TimestampTz start_requested_at;  // 0: nobody is starting a worker
     uint64 head;                     // entries [tail, head) are in use
     uint64 tail;
@@ -108,6 +114,7 @@ static int slot_for(Oid database)
         slot.database = database;
         slot.worker_pid = 0;
         slot.worker_latch = nullptr;
+        slot.worker_polling = false;
         slot.start_requested_at = 0;
         slot.head = slot.tail = 0;
     }
@@ -206,7 +213,7 @@ static void settle_reserved(EntryState state)
             memcpy(entry.payload, pending[i].payload, kPayloadBytes);
         entry.state = state;
     }
-    Latch *worker = slot.worker_latch;
+    Latch *worker = slot.worker_polling ? nullptr : slot.worker_latch;
     LWLockRelease(shared->lock);
     if (worker)
         SetLatch(worker);
@@ -335,6 +342,7 @@ static bool retire_if_idle(DatabaseSlot &slot)
     if (idle) {
         slot.worker_pid = 0;
         slot.worker_latch = nullptr;
+        slot.worker_polling = false;
         slot.start_requested_at = 0;
         slot.database = InvalidOid;
     }
@@ -370,23 +378,39 @@ static void send_batch(char (*batch)[kPayloadBytes], int n)
     PG_END_TRY();
 }
 
+static void set_polling(DatabaseSlot &slot, bool polling)
+{
+    LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+    slot.worker_polling = polling;
+    LWLockRelease(shared->lock);
+}
+
 static void serve(DatabaseSlot &slot)
 {
     auto *batch = static_cast<char(*)[kPayloadBytes]>(MemoryContextAlloc(TopMemoryContext, kBatch * kPayloadBytes));
     TimestampTz last_work = GetCurrentTimestamp();
+    bool polling = false;
     for (;;) {
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();
         int n = take_ready(slot, batch);
+        TimestampTz now = GetCurrentTimestamp();
         if (n > 0) {
             send_batch(batch, n);
-            last_work = GetCurrentTimestamp();
+            last_work = now;
+            if (!polling)
+                set_polling(slot, polling = true);
             continue;
         }
-        if (TimestampDifferenceExceeds(last_work, GetCurrentTimestamp(), kIdleExitMs) && retire_if_idle(slot))
+        if (polling && TimestampDifferenceExceeds(last_work, now, kPollWindowMs)) {
+            // From now on pushes wake us; look once more for one that did not.
+            set_polling(slot, polling = false);
+            continue;
+        }
+        if (TimestampDifferenceExceeds(last_work, now, kIdleExitMs) && retire_if_idle(slot))
             return;
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kIdleExitMs / 4,
-                        PG_WAIT_EXTENSION);
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+                        polling ? kPollMs : kIdleExitMs / 4, PG_WAIT_EXTENSION);
     }
 }
 
@@ -413,6 +437,7 @@ void credsync_notifier_main(Datum main_arg)
     if (mine) {
         slot.worker_pid = MyProcPid;
         slot.worker_latch = MyLatch;
+        slot.worker_polling = false;
         slot.start_requested_at = 0;
     }
     LWLockRelease(shared->lock);

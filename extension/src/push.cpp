@@ -429,7 +429,9 @@ PushResult execute_push(PushRequest &request)
     bool conflicted = false;
     for (int i = 0; i < request.count; i++) {
         const PushRecord &r = request.records[i];
-        old[i] = current_version(t, rc, request, r, &where[i]);
+        // An id generated for this push is new: no version to look for (the
+        // primary key would still refuse a duplicate).
+        old[i] = r.item_given ? current_version(t, rc, request, r, &where[i]) : Version{false, 0, false, 0};
         result.items[i] = r.item;
         result.gencounts[i] = first + i;
         if (!if_match_holds(r, old[i])) {

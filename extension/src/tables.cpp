@@ -17,6 +17,8 @@ extern "C" {
 
 namespace credsync {
 
+static void equality_keys(Relation index, ScanKey keys);
+
 static void open_table(EState *estate, Table &table, Oid schema, const char *name, Index range_index)
 {
     Oid relid = get_relname_relid(name, schema);
@@ -27,6 +29,9 @@ static void open_table(EState *estate, Table &table, Oid schema, const char *nam
     if (!OidIsValid(key))
         elog(ERROR, "credsync: table credsync.%s has no primary key", name);
     table.key = index_open(key, RowExclusiveLock);
+    equality_keys(table.key, table.keys);
+    table.nkeys = IndexRelationGetNumberOfKeyAttributes(table.key);
+    table.probe = nullptr;
     table.info = makeNode(ResultRelInfo);
     InitResultRelInfo(table.info, table.rel, range_index, nullptr, 0);
     ExecOpenIndices(table.info, false);
@@ -43,6 +48,9 @@ static void open_for_reading(EState *estate, Table &table, Oid schema, const cha
         elog(ERROR, "credsync: table credsync.%s is missing", name);
     table.rel = table_open(relid, AccessShareLock);
     table.key = index_open(RelationGetPrimaryKeyIndex(table.rel), AccessShareLock);
+    equality_keys(table.key, table.keys);
+    table.nkeys = IndexRelationGetNumberOfKeyAttributes(table.key);
+    table.probe = nullptr;
     table.info = nullptr;
     table.found = nullptr;
     table.scanned = table_slot_create(table.rel, &estate->es_tupleTable);
@@ -79,6 +87,8 @@ void open_push_tables(PushTables *t)
 
 static void close_table(Table &table)
 {
+    if (table.probe)
+        index_endscan(table.probe);
     if (table.info)
         ExecCloseIndices(table.info);
     index_close(table.key, NoLock);
@@ -110,26 +120,31 @@ int column_of(const Table &table, const char *name)
 }
 
 // Equality on each key column, with the index's own operator family and
-// collation (so "C" for the text columns).
-static void key_scankeys(Relation index, const Datum *key, int nkeys, ScanKey keys)
+// collation (so "C" for the text columns); the values are set per scan.
+static void equality_keys(Relation index, ScanKey keys)
 {
-    for (int i = 0; i < nkeys; i++) {
+    for (int i = 0; i < IndexRelationGetNumberOfKeyAttributes(index); i++) {
         Oid type = index->rd_opcintype[i];
         Oid op = get_opfamily_member(index->rd_opfamily[i], type, type, BTEqualStrategyNumber);
         if (!OidIsValid(op))
             elog(ERROR, "credsync: no equality operator for column %d of index %s", i + 1,
                  RelationGetRelationName(index));
         ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber, type, index->rd_indcollation[i],
-                               get_opcode(op), key[i]);
+                               get_opcode(op), (Datum)0);
     }
+}
+
+static void set_key_values(Table &table, const Datum *key, int nkeys)
+{
+    for (int i = 0; i < nkeys; i++)
+        table.keys[i].sk_argument = key[i];
 }
 
 IndexScanDesc begin_key_scan(Table &table, const Datum *key, int nkeys, Snapshot snapshot)
 {
-    ScanKeyData keys[INDEX_MAX_KEYS];
-    key_scankeys(table.key, key, nkeys, keys);
+    set_key_values(table, key, nkeys);
     IndexScanDesc scan = index_beginscan(table.rel, table.key, snapshot, nkeys, 0);
-    index_rescan(scan, keys, nkeys, nullptr, 0);
+    index_rescan(scan, table.keys, nkeys, nullptr, 0);
     return scan;
 }
 
@@ -143,14 +158,15 @@ bool next_row(IndexScanDesc scan, Table &table)
 // back in *wait.
 static bool probe_key(Table &table, const Datum *key, TransactionId *wait)
 {
-    SnapshotData dirty;
-    InitDirtySnapshot(dirty);
-    IndexScanDesc scan = begin_key_scan(table, key, IndexRelationGetNumberOfKeyAttributes(table.key), &dirty);
-    bool found = index_getnext_slot(scan, ForwardScanDirection, table.found);
+    InitDirtySnapshot(table.dirty);
+    set_key_values(table, key, table.nkeys);
+    if (!table.probe)
+        table.probe = index_beginscan(table.rel, table.key, &table.dirty, table.nkeys, 0);
+    index_rescan(table.probe, table.keys, table.nkeys, nullptr, 0);
+    bool found = index_getnext_slot(table.probe, ForwardScanDirection, table.found);
     *wait = InvalidTransactionId;
     if (found)
-        *wait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
-    index_endscan(scan);
+        *wait = TransactionIdIsValid(table.dirty.xmin) ? table.dirty.xmin : table.dirty.xmax;
     return found;
 }
 

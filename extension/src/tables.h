@@ -30,6 +30,13 @@ struct Table {
     TupleTableSlot *scanned;    // the rows of a key scan (found stays as it is)
     TupleTableSlot *row;        // a row to insert or to update with (virtual)
     TupleTableSlot *target;     // virtual; carries the TID of the row to update
+    // Primary-key probes reuse one index scan: equality keys set up once per
+    // push, a dirty snapshot (it also sees rows being written), a rescan per
+    // probe. A batch probes once per record.
+    ScanKeyData keys[INDEX_MAX_KEYS];
+    int nkeys;
+    SnapshotData dirty;
+    IndexScanDesc probe;
 };
 
 struct PushTables {
