@@ -1,6 +1,7 @@
 #include "auth.h"
 
 #include "codec.h"
+#include "metrics.h"
 #include "queries.h"
 
 #include <strings.h>
@@ -16,6 +17,7 @@ ApiError unauthorized(const std::string &msg)
 }
 
 constexpr size_t kMaxCacheEntries = 100000;
+constexpr std::chrono::seconds kHeardTtl(60);
 
 }  // namespace
 
@@ -33,6 +35,7 @@ std::string TokenAuth::user_for(const std::string &authorization)
 
     std::string key = sha256(token);
     auto now = std::chrono::steady_clock::now();
+    unsigned long long generation;
     {
         std::lock_guard<std::mutex> lock(mu_);
         auto it = cache_.find(key);
@@ -40,25 +43,40 @@ std::string TokenAuth::user_for(const std::string &authorization)
             if (it->second.user.empty()) throw unauthorized("unknown or revoked token");
             return it->second.user;
         }
+        generation = generation_;
     }
+    // Asked before the lookup: a revocation that commits during it is heard
+    // after it started, and forget_all() keeps its answer out of the cache.
+    bool heard = revocations_heard_();
     std::string user;
     {
         auto lease = pool_.acquire();
         Result r = lease->run(queries::token_user, {Param::text(token)});
         if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) user = PQgetvalue(r.get(), 0, 0);
     }
+    metrics().count("token_lookups_total");
     if (ttl_.count() > 0) {
         std::lock_guard<std::mutex> lock(mu_);
-        if (cache_.size() >= kMaxCacheEntries) {
-            for (auto it = cache_.begin(); it != cache_.end();)
-                it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
-            if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+        if (generation == generation_) {
+            if (cache_.size() >= kMaxCacheEntries) {
+                for (auto it = cache_.begin(); it != cache_.end();)
+                    it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
+                if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+            }
+            // The lookup's start time bounds the age of the answer.
+            auto ttl = heard && !user.empty() ? std::chrono::duration_cast<std::chrono::milliseconds>(kHeardTtl) : ttl_;
+            cache_[key] = Entry{user, now + ttl};
         }
-        // The lookup's start time bounds the age of the answer.
-        cache_[key] = Entry{user, now + ttl_};
     }
     if (user.empty()) throw unauthorized("unknown or revoked token");
     return user;
+}
+
+void TokenAuth::forget_all()
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    cache_.clear();
+    ++generation_;
 }
 
 }  // namespace credsync

@@ -4,6 +4,7 @@
 #include "pool.h"
 
 #include <cerrno>
+#include <chrono>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -96,6 +97,60 @@ bool Listener::Waiter::wait_until(std::chrono::steady_clock::time_point deadline
     return woken && !l_.stopping_;
 }
 
+namespace {
+
+constexpr int kHeartbeatMs = 1000;
+constexpr long long kHeardWithinMs = 2500;
+
+long long steady_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// SELECT 1 on the listening connection, answered within kHeartbeatMs.
+// Notifications that arrive meanwhile stay queued in libpq for PQnotifies.
+bool heartbeat(PGconn *conn)
+{
+    if (!PQsendQuery(conn, "SELECT 1")) return false;
+    long long deadline = steady_ms() + kHeartbeatMs;
+    for (;;) {
+        if (!PQconsumeInput(conn)) return false;
+        if (!PQisBusy(conn)) {
+            bool ok = true;
+            while (PGresult *r = PQgetResult(conn)) {
+                ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK;
+                PQclear(r);
+            }
+            return ok;
+        }
+        long long left = deadline - steady_ms();
+        if (left <= 0) return false;
+        pollfd p{PQsocket(conn), POLLIN, 0};
+        ::poll(&p, 1, static_cast<int>(left));
+    }
+}
+
+}  // namespace
+
+bool Listener::revocations_heard() const
+{
+    return connected_ && steady_ms() - last_heartbeat_ms_ < kHeardWithinMs;
+}
+
+void Listener::tokens_changed()
+{
+    if (tokens_changed_) tokens_changed_();
+}
+
+void Listener::lost()
+{
+    connected_ = false;
+    tokens_changed();
+    wake_all();
+}
+
 void Listener::run()
 {
     PGconn *conn = nullptr;
@@ -112,7 +167,7 @@ void Listener::run()
     while (!stopping()) {
         if (!conn) {
             conn = connect_db(conninfo_, "credsync-proxy-listener");
-            PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync") : nullptr;
+            PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync; LISTEN credsync_tokens") : nullptr;
             bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
             if (r) PQclear(r);
             if (!ok) {
@@ -124,32 +179,40 @@ void Listener::run()
                 continue;
             }
             connected_ = true;
+            last_heartbeat_ms_ = steady_ms();
             logged_down = false;
             log_line("long-poll listener: listening");
-            // Pushes may have committed while we were not listening.
+            // Pushes may have committed, and tokens been revoked, while we
+            // were not listening.
+            tokens_changed();
             wake_all();
         }
         pollfd p[2] = {{PQsocket(conn), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-        int n = ::poll(p, 2, 5000);
+        int n = ::poll(p, 2, kHeartbeatMs);
         if (n < 0 && errno != EINTR) break;
-        if (p[0].revents || n == 0) {
-            // On a timeout too: PQconsumeInput notices a dead connection only
-            // if data or an error arrives; a silent loss is caught by the
-            // server's own TCP keepalives or the next restart.
-            if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
-                log_line("long-poll listener: connection lost");
-                connected_ = false;
-                PQfinish(conn);
-                conn = nullptr;
-                wake_all();
-                nap(200);
-                continue;
-            }
-            while (PGnotify *note = PQnotifies(conn)) {
-                std::string payload = note->extra ? note->extra : "";
-                PQfreemem(note);
+        bool alive = PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
+        if (alive && steady_ms() - last_heartbeat_ms_ >= kHeartbeatMs) {
+            // PQconsumeInput notices a dead connection only if data or an
+            // error arrives; a query that must be answered notices a silent one.
+            alive = heartbeat(conn);
+            if (alive) last_heartbeat_ms_ = steady_ms();
+        }
+        if (!alive) {
+            log_line("long-poll listener: connection lost");
+            PQfinish(conn);
+            conn = nullptr;
+            lost();
+            nap(200);
+            continue;
+        }
+        while (PGnotify *note = PQnotifies(conn)) {
+            bool tokens = note->relname && std::string(note->relname) == "credsync_tokens";
+            std::string payload = note->extra ? note->extra : "";
+            PQfreemem(note);
+            if (tokens)
+                tokens_changed();
+            else
                 wake(payload.substr(0, payload.find(' ')));
-            }
         }
     }
     connected_ = false;

@@ -6,10 +6,17 @@
 // A wake-up is only a hint: the woken request pulls again. When the listening
 // connection is lost, every waiter is woken (notifications may have been
 // missed) and the listener reconnects on its own.
+//
+// The same connection LISTENs on "credsync_tokens", which the extension
+// notifies when a token is revoked or a user dropped: the token cache
+// (auth.h) forgets its answers then, and also whenever the connection is
+// lost or made, since revocations may have gone unheard. A heartbeat each
+// second notices a connection that died silently.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -50,11 +57,19 @@ public:
     int waiters();
     int max_waiters() const { return max_waiters_; }
     bool connected() const { return connected_; }
+    // Called (on the listener's thread) when cached token answers may be
+    // stale. Set before start().
+    void on_tokens_changed(std::function<void()> f) { tokens_changed_ = std::move(f); }
+    // True while a revocation committed now would be heard within about a
+    // second: connected, and the last heartbeat was answered recently.
+    bool revocations_heard() const;
 
 private:
     void run();
     void wake(const std::string &key);
     void wake_all();
+    void tokens_changed();
+    void lost();  // the connection is gone: everyone who relies on it is told
 
     std::string conninfo_;
     int max_waiters_;
@@ -62,6 +77,8 @@ private:
     std::multimap<std::string, Waiter *> waiters_;
     bool stopping_ = false;
     std::atomic<bool> connected_{false};
+    std::atomic<long long> last_heartbeat_ms_{0};  // steady clock
+    std::function<void()> tokens_changed_;
     int wake_fd_[2] = {-1, -1};  // self-pipe: stop() interrupts poll()
     std::thread thread_;
 };

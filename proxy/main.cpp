@@ -57,7 +57,8 @@ int main(int argc, char **argv)
     check_database(cfg.db);
     Pool pool(cfg.db, cfg.pool_size, cfg.pool_timeout_ms, cfg.statement_timeout_ms);
     Listener listener(cfg.db, cfg.max_waiters);
-    TokenAuth auth(pool, cfg.token_cache_ms);
+    TokenAuth auth(pool, cfg.token_cache_ms, [&] { return listener.revocations_heard(); });
+    listener.on_tokens_changed([&] { auth.forget_all(); });
     Api api(cfg, pool, listener);
     HttpServer server(cfg, api, auth);
     if (!server.valid()) {
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 
     Metrics &m = metrics();
     m.declare("longpoll_rejected_total");
+    m.declare("token_lookups_total");
     m.add_gauge("pool_size", "Database connections the pool may open.", [&] { return pool.stats().size; });
     m.add_gauge("pool_open", "Database connections open.", [&] { return pool.stats().open; });
     m.add_gauge("pool_in_use", "Database connections leased by requests.", [&] { return pool.stats().in_use; });

@@ -1,6 +1,7 @@
 // Administrator functions: set_quota, compact, drop_user.
 #include "errors.h"
 #include "settings.h"
+#include "notify.h"
 #include "spi.h"
 #include "validate.h"
 
@@ -140,6 +141,8 @@ Datum credsync_drop_user(PG_FUNCTION_ARGS)
     spi_run(drop_user_rows, values, nullptr, false, SPI_OK_SELECT);
     int64 removed = spi_int64(0, 1);
     SPI_finish();
+    if (removed > 0)
+        notify_tokens_changed();  // its tokens may be gone
     PG_RETURN_INT64(removed);
 }
 

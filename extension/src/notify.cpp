@@ -63,6 +63,11 @@ void notify_push(text *user_id, text *zone, int64 gencount)
     notify_at_commit(psprintf("%s " INT64_FORMAT, key, gencount));
 }
 
+void notify_tokens_changed()
+{
+    Async_Notify("credsync_tokens", "");
+}
+
 }  // namespace credsync
 
 extern "C" {

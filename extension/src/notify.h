@@ -17,4 +17,9 @@ char *notify_key_for(text *user_id, text *zone);
 // SPI must be connected.
 void notify_push(text *user_id, text *zone, int64 gencount);
 
+// NOTIFY credsync_tokens (empty payload) when the transaction commits: a
+// token was revoked or removed. Listeners that cache token answers (the
+// proxy) forget them. Sent whatever credsync.notify says.
+void notify_tokens_changed();
+
 }  // namespace credsync

@@ -1,6 +1,7 @@
 // Bearer tokens: "cs_" followed by 64 hex digits (32 random bytes). Only
 // the token's SHA-256 is stored, so a leaked table does not leak tokens.
 #include "crypto.h"
+#include "notify.h"
 #include "spi.h"
 #include "validate.h"
 
@@ -68,6 +69,8 @@ Datum credsync_revoke_token(PG_FUNCTION_ARGS)
     Datum values[1] = {PointerGetDatum(token_hash(PG_GETARG_TEXT_PP(0)))};
     bool revoked = spi_run(revoke_live_token, values, nullptr, false, SPI_OK_UPDATE) > 0;
     SPI_finish();
+    if (revoked)
+        credsync::notify_tokens_changed();
     PG_RETURN_BOOL(revoked);
 }
 

@@ -287,6 +287,41 @@ def t_auth(p):
     took = time.time() - t0
     check("a revoked token stops working within 2 s", gone and took <= 2.0, f"took {took:.2f}s")
 
+    # While the listener hears revocations (NOTIFY credsync_tokens), a token's
+    # answer is kept beyond --token-cache-ms: no second lookup 1.5 s later...
+    def lookups():
+        m = re.search(rb"credsync_token_lookups_total (\d+)", p.client().get("/metrics").raw)
+        return int(m.group(1)) if m else -1
+    tok2 = admin_token(f"cached-{uuid.uuid4()}")
+    c2 = p.client(tok2)
+    first = c2.get("/v1/account").status
+    before = lookups()
+    time.sleep(1.5)
+    again = c2.get("/v1/account").status
+    check("a token's answer is reused beyond --token-cache-ms while revocations are heard",
+          first == 200 and again == 200 and lookups() == before, f"lookups {before} -> {lookups()}")
+    # ...and its revocation still takes effect at once.
+    CLUSTER.psql(f"SELECT credsync.revoke_token('{tok2}')")
+    t0 = time.time()
+    gone = until(lambda: c2.get("/v1/account").status == 401, 3, 0.02)
+    took = time.time() - t0
+    check("a cached token's revocation is heard: it stops working within 1 s", gone and took <= 1.0,
+          f"took {took:.2f}s")
+    # When the listening connection is lost, cached answers are dropped: a
+    # revocation the proxy cannot hear still takes effect within 2 s.
+    tok3 = admin_token(f"unheard-{uuid.uuid4()}")
+    c3 = p.client(tok3)
+    c3.get("/v1/account")
+    CLUSTER.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE application_name = 'credsync-proxy-listener'")
+    CLUSTER.psql(f"SELECT credsync.revoke_token('{tok3}')")
+    t0 = time.time()
+    gone = until(lambda: c3.get("/v1/account").status == 401, 3, 0.05)
+    took = time.time() - t0
+    check("with the listener's connection killed, a revoked cached token stops working within 2 s",
+          gone and took <= 2.0, f"took {took:.2f}s")
+    until(lambda: b"credsync_longpoll_listener_up 1" in p.client().get("/metrics").raw, 10, 0.2)
+
 
 def t_isolation(p):
     ua, a = new_user(p)
