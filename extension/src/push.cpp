@@ -210,20 +210,6 @@ static OpColumns op_columns(const Table &t)
             column_of(t, "created_at")};
 }
 
-static int64 found_int64(Table &t, int column)
-{
-    bool isnull;
-    Datum d = found_value(t, column, &isnull);
-    return isnull ? 0 : DatumGetInt64(d);
-}
-
-static int64 scanned_int64(Table &t, int column)
-{
-    bool isnull;
-    Datum d = scanned_value(t, column, &isnull);
-    return isnull ? 0 : DatumGetInt64(d);
-}
-
 // Takes the zone's row lock, creating the zone on its first push. The lock
 // is held to the end of the transaction: the zone's writers queue here, so
 // gencounts are allocated in commit order.
@@ -248,11 +234,11 @@ static Version current_version(PushTables &t, const RecordColumns &c, const Push
     if (!find_by_key(t.records, key))
         return v;
     bool blob_null;
-    Datum blob = found_value(t.records, c.blob, &blob_null);
+    Datum blob = column_value(t.records.found, c.blob, &blob_null);
     v.exists = true;
-    v.gencount = found_int64(t.records, c.gencount);
+    v.gencount = column_int64(t.records.found, c.gencount);
     bool deleted_null;
-    v.deleted = DatumGetBool(found_value(t.records, c.deleted, &deleted_null));
+    v.deleted = DatumGetBool(column_value(t.records.found, c.deleted, &deleted_null));
     v.bytes = blob_null ? 0 : static_cast<int64>(toast_raw_datum_size(blob) - VARHDRSZ);
     *tid = t.records.found->tts_tid;
     return v;
@@ -271,12 +257,12 @@ static void read_others_and_quota(PushTables &t, const PushRequest &request, Quo
     IndexScanDesc scan = begin_key_scan(t.zones, user, 1, snapshot);
     while (next_row(scan, t.zones)) {
         bool isnull;
-        text *zone = DatumGetTextPP(scanned_value(t.zones, zone_column, &isnull));
+        text *zone = DatumGetTextPP(column_value(t.zones.scanned, zone_column, &isnull));
         if (VARSIZE_ANY_EXHDR(zone) == VARSIZE_ANY_EXHDR(request.zone) &&
             memcmp(VARDATA_ANY(zone), VARDATA_ANY(request.zone), VARSIZE_ANY_EXHDR(zone)) == 0)
             continue;
-        others->bytes += scanned_int64(t.zones, zc.bytes);
-        others->items += scanned_int64(t.zones, zc.items);
+        others->bytes += column_int64(t.zones.scanned, zc.bytes);
+        others->items += column_int64(t.zones.scanned, zc.items);
     }
     index_endscan(scan);
 
@@ -285,10 +271,10 @@ static void read_others_and_quota(PushTables &t, const PushRequest &request, Quo
     scan = begin_key_scan(t.quotas, user, 1, snapshot);
     if (next_row(scan, t.quotas)) {
         bool isnull;
-        Datum d = scanned_value(t.quotas, column_of(t.quotas, "max_bytes"), &isnull);
+        Datum d = column_value(t.quotas.scanned, column_of(t.quotas, "max_bytes"), &isnull);
         if (!isnull)
             quota->max_bytes = DatumGetInt64(d);
-        d = scanned_value(t.quotas, column_of(t.quotas, "max_items"), &isnull);
+        d = column_value(t.quotas.scanned, column_of(t.quotas, "max_items"), &isnull);
         if (!isnull)
             quota->max_items = DatumGetInt64(d);
     }
@@ -359,13 +345,13 @@ static void store_zone(PushTables &t, const ZoneColumns &c, int64 last, const Di
 static void read_zone(PushTables &t, const ZoneColumns &c, int64 *gencount, Digest *digest, Usage *usage)
 {
     bool isnull;
-    *gencount = found_int64(t.zones, c.gencount);
-    bytea *stored = DatumGetByteaPP(found_value(t.zones, c.digest, &isnull));
+    *gencount = column_int64(t.zones.found, c.gencount);
+    bytea *stored = DatumGetByteaPP(column_value(t.zones.found, c.digest, &isnull));
     if (isnull || VARSIZE_ANY_EXHDR(stored) != kDigestBytes)
         elog(ERROR, "credsync: stored zone digest has the wrong size");
     memcpy(digest->bytes, VARDATA_ANY(stored), kDigestBytes);
-    usage->bytes = found_int64(t.zones, c.bytes);
-    usage->items = found_int64(t.zones, c.items);
+    usage->bytes = column_int64(t.zones.found, c.bytes);
+    usage->items = column_int64(t.zones.found, c.items);
 }
 
 // A known op id: its remembered result (or CS422), from the row just found.
@@ -373,9 +359,9 @@ static PushResult replay(PushTables &t, const PushRequest &request, const uint8_
 {
     OpColumns c = op_columns(t.ops);
     bool isnull;
-    bytea *stored = DatumGetByteaPP(found_value(t.ops, c.request_sha256, &isnull));
-    ArrayType *items = DatumGetArrayTypeP(found_value(t.ops, c.items, &isnull));
-    ArrayType *gencounts = DatumGetArrayTypeP(found_value(t.ops, c.gencounts, &isnull));
+    bytea *stored = DatumGetByteaPP(column_value(t.ops.found, c.request_sha256, &isnull));
+    ArrayType *items = DatumGetArrayTypeP(column_value(t.ops.found, c.items, &isnull));
+    ArrayType *gencounts = DatumGetArrayTypeP(column_value(t.ops.found, c.gencounts, &isnull));
     return replay_op(request, fingerprint, stored, items, gencounts);
 }
 

@@ -240,14 +240,16 @@ void finish_row(Table &table)
     ExecStoreVirtualTuple(table.row);
 }
 
-Datum found_value(Table &table, int column, bool *isnull)
+Datum column_value(TupleTableSlot *row, int column, bool *isnull)
 {
-    return slot_getattr(table.found, column + 1, isnull);
+    return slot_getattr(row, column + 1, isnull);
 }
 
-Datum scanned_value(Table &table, int column, bool *isnull)
+int64 column_int64(TupleTableSlot *row, int column)
 {
-    return slot_getattr(table.scanned, column + 1, isnull);
+    bool isnull;
+    Datum d = column_value(row, column, &isnull);
+    return isnull ? 0 : DatumGetInt64(d);
 }
 
 void insert_row(PushTables *t, Table &table)

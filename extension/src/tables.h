@@ -84,8 +84,9 @@ void start_row(Table &table);
 void set_column(Table &table, int column, Datum value);
 void finish_row(Table &table);
 
-// Column `column` (0-based) of table.found / table.scanned.
-Datum found_value(Table &table, int column, bool *isnull);
-Datum scanned_value(Table &table, int column, bool *isnull);
+// Column `column` (0-based) of a row in one of the table's slots
+// (table.found, table.scanned).
+Datum column_value(TupleTableSlot *row, int column, bool *isnull);
+int64 column_int64(TupleTableSlot *row, int column);  // NULL reads as 0
 
 }  // namespace credsync
