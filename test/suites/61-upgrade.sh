@@ -333,9 +333,12 @@ EOF
 notify_payload() {
     local key
     key=$(q "$1" -c "SELECT credsync.notify_key('alice', 'notes')")
-    printf 'LISTEN credsync;\nSELECT count(*) FROM credsync.sync_push(%s, %s, %s, %s);\n' \
+    # The notifier sends after commit: psql prints the notification after
+    # whichever command it arrived during, so sleep twice and drop blank lines.
+    printf 'LISTEN credsync;\nSELECT count(*) FROM credsync.sync_push(%s, %s, %s, %s);\nSELECT pg_sleep(0.3);\nSELECT pg_sleep(0.3);\n' \
         "'alice'" "'notes'" "'\\xee'" "'$(u 15)'" |
-        psql -X -A -t -q -d "$1" 2>&1 | sed -e "s/$key/KEY/g" -e 's/server process with PID [0-9]*/server process/'
+        psql -X -A -t -q -d "$1" 2>&1 | grep -v '^$' |
+        sed -e "s/$key/KEY/g" -e 's/server process with PID [0-9]*/server process/'
 }
 
 for old in "${olds[@]}"; do
