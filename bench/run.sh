@@ -74,7 +74,8 @@ cluster_env "$dir"
 psql -XAt -c "SELECT name || ' = ' || setting || coalesce(' ' || unit, '') FROM pg_settings
               WHERE name IN ('max_connections','shared_buffers','wal_buffers','max_wal_size','checkpoint_timeout',
                              'autovacuum','jit','fsync','synchronous_commit','full_page_writes','wal_level',
-                             'work_mem','effective_cache_size','random_page_cost','huge_pages','max_worker_processes')
+                             'work_mem','effective_cache_size','random_page_cost','huge_pages','max_worker_processes',
+                             'shared_preload_libraries')
               ORDER BY name" >"$RES/settings.txt"
 cat "$RES/machine.txt"
 
