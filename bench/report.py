@@ -139,7 +139,7 @@ if any(r["target"] == "t4" for r in rows):
     r = e / b if e and b else None
     out.append("### 4. Push into a database holding 1M records vs an empty one\n")
     out.append("8 clients, the single-record push of target 1 (synchronous_commit off, notify off, so that "
-               "the data size is what differs, not fsync or the NOTIFY lock), users u1..uN: in `big` each already has "
+               "the data size is what differs, not fsync or notifications), users u1..uN: in `big` each already has "
                "100 records in `default`, in `fresh` they start empty.\n")
     out.append("| database | pushes/s | time per push relative to empty (goal ≤ 1.15) | band |")
     out.append("|---|---:|---:|---|")
@@ -215,8 +215,8 @@ if any(r["target"] == "t6" for r in rows):
     out.append("")
     s, h, hb = (med("t6", "hot_zone", v, key="records_per_s") for v in ("spread_single", "hot_single", "hot_batch100"))
     hl = med("t6", "hot_zone", "hot_single", key="lat_ms")
-    out.append("16 writers, synchronous_commit on, notify off (with NOTIFY on, every notifying commit in the "
-               "database is serialized anyway, see above). Records per second (median):\n")
+    out.append("16 writers, synchronous_commit on, notify off (so that the zone's row lock is what is "
+               "measured). Records per second (median):\n")
     out.append("| workload | records/s | vs spread |")
     out.append("|---|---:|---:|")
     out.append("| 16 writers, each push to a random one of the users (spread) | %s | 1.00 |" % fmt(s))
