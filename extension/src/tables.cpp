@@ -19,19 +19,28 @@ namespace credsync {
 
 static void equality_keys(Relation index, ScanKey keys);
 
-static void open_table(EState *estate, Table &table, Oid schema, const char *name, Index range_index)
+// The table and its primary key, opened with `lock`; the key's probe is not
+// started yet.
+static void open_keyed(Table &table, Oid schema, const char *name, LOCKMODE lock)
 {
     Oid relid = get_relname_relid(name, schema);
     if (!OidIsValid(relid))
         elog(ERROR, "credsync: table credsync.%s is missing", name);
-    table.rel = table_open(relid, RowExclusiveLock);
+    table.rel = table_open(relid, lock);
     Oid key = RelationGetPrimaryKeyIndex(table.rel);
     if (!OidIsValid(key))
         elog(ERROR, "credsync: table credsync.%s has no primary key", name);
-    table.key = index_open(key, RowExclusiveLock);
+    table.key = index_open(key, lock);
     equality_keys(table.key, table.keys);
     table.nkeys = IndexRelationGetNumberOfKeyAttributes(table.key);
     table.probe = nullptr;
+    table.info = nullptr;
+    table.found = table.scanned = table.row = table.target = nullptr;
+}
+
+// What writing to an opened table needs: its indexes and the row slots.
+static void prepare_writes(EState *estate, Table &table, Index range_index)
+{
     table.info = makeNode(ResultRelInfo);
     InitResultRelInfo(table.info, table.rel, range_index, nullptr, 0);
     ExecOpenIndices(table.info, false);
@@ -41,27 +50,11 @@ static void open_table(EState *estate, Table &table, Oid schema, const char *nam
     table.target = ExecInitExtraTupleSlot(estate, RelationGetDescr(table.rel), &TTSOpsVirtual);
 }
 
-static void open_for_reading(EState *estate, Table &table, Oid schema, const char *name)
-{
-    Oid relid = get_relname_relid(name, schema);
-    if (!OidIsValid(relid))
-        elog(ERROR, "credsync: table credsync.%s is missing", name);
-    table.rel = table_open(relid, AccessShareLock);
-    table.key = index_open(RelationGetPrimaryKeyIndex(table.rel), AccessShareLock);
-    equality_keys(table.key, table.keys);
-    table.nkeys = IndexRelationGetNumberOfKeyAttributes(table.key);
-    table.probe = nullptr;
-    table.info = nullptr;
-    table.found = nullptr;
-    table.scanned = table_slot_create(table.rel, &estate->es_tupleTable);
-    table.row = table.target = nullptr;
-}
-
-static RangeTblEntry *range_entry(const char *name, Oid schema)
+static RangeTblEntry *range_entry(const Table &table)
 {
     RangeTblEntry *rte = makeNode(RangeTblEntry);
     rte->rtekind = RTE_RELATION;
-    rte->relid = get_relname_relid(name, schema);
+    rte->relid = RelationGetRelid(table.rel);
     rte->relkind = RELKIND_RELATION;
     rte->rellockmode = RowExclusiveLock;
     return rte;
@@ -71,16 +64,19 @@ void open_push_tables(PushTables *t)
 {
     Oid schema = get_namespace_oid("credsync", false);
     t->estate = CreateExecutorState();
-    // A range table only so that a constraint violation can be reported the
-    // usual way (the executor looks the relation up by range table index).
-    ExecInitRangeTable(t->estate, list_make3(range_entry("zones", schema), range_entry("records", schema),
-                                             range_entry("ops", schema)));
     t->estate->es_output_cid = GetCurrentCommandId(true);
     t->estate->es_snapshot = GetActiveSnapshot();
-    open_table(t->estate, t->zones, schema, "zones", 1);
-    open_table(t->estate, t->records, schema, "records", 2);
-    open_table(t->estate, t->ops, schema, "ops", 3);
-    open_for_reading(t->estate, t->quotas, schema, "quotas");
+    open_keyed(t->zones, schema, "zones", RowExclusiveLock);
+    open_keyed(t->records, schema, "records", RowExclusiveLock);
+    open_keyed(t->ops, schema, "ops", RowExclusiveLock);
+    open_keyed(t->quotas, schema, "quotas", AccessShareLock);
+    // A range table only so that a constraint violation can be reported the
+    // usual way (the executor looks the relation up by range table index).
+    ExecInitRangeTable(t->estate, list_make3(range_entry(t->zones), range_entry(t->records), range_entry(t->ops)));
+    prepare_writes(t->estate, t->zones, 1);
+    prepare_writes(t->estate, t->records, 2);
+    prepare_writes(t->estate, t->ops, 3);
+    t->quotas.scanned = table_slot_create(t->quotas.rel, &t->estate->es_tupleTable);
     EvalPlanQualInit(&t->epq, t->estate, nullptr, NIL, -1);
     AfterTriggerBeginQuery();  // credsync's tables have no triggers; an added one still fires
 }

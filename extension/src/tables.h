@@ -45,7 +45,7 @@ struct PushTables {
     Table zones;
     Table records;
     Table ops;
-    Table quotas;  // read only: rel, key and found
+    Table quotas;  // read only: rel, key and scanned
 };
 
 // Opens credsync.zones, records and ops for writing (RowExclusiveLock, kept
