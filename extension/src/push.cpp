@@ -166,7 +166,7 @@ static ArrayType *gencount_array(int64 first, int count)
 // Where the push finds the columns it reads and writes. Records and ops rows
 // are written whole, so those tables must have exactly these columns.
 struct ZoneColumns {
-    int gencount, digest, items, bytes;
+    int zone, gencount, digest, items, bytes;
 };
 struct RecordColumns {
     int user_id, zone, item, gencount, deleted, blob, written_at, replaced_gencount, replaced_deleted,
@@ -189,7 +189,8 @@ static void expect_columns(const Table &table, int count)
 
 static ZoneColumns zone_columns(const Table &t)
 {
-    return {column_of(t, "gencount"), column_of(t, "digest"), column_of(t, "items"), column_of(t, "bytes")};
+    return {column_of(t, "zone"), column_of(t, "gencount"), column_of(t, "digest"), column_of(t, "items"),
+            column_of(t, "bytes")};
 }
 
 static RecordColumns record_columns(const Table &t)
@@ -247,17 +248,16 @@ static Version current_version(PushTables &t, const RecordColumns &c, const Push
 // The usage of the user's other zones and the quota in force, as committed
 // now (a concurrent push to another zone may not be counted: the documented
 // bound on quota overshoot, docs/sql-api.md).
-static void read_others_and_quota(PushTables &t, const PushRequest &request, Quota *quota, Usage *others)
+static void read_others_and_quota(PushTables &t, const ZoneColumns &zc, const PushRequest &request, Quota *quota,
+                                  Usage *others)
 {
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
     Datum user[1] = {PointerGetDatum(request.user_id)};
-    ZoneColumns zc = zone_columns(t.zones);
-    int zone_column = column_of(t.zones, "zone");
     others->bytes = others->items = 0;
     IndexScanDesc scan = begin_key_scan(t.zones, user, 1, snapshot);
     while (next_row(scan, t.zones)) {
         bool isnull;
-        text *zone = DatumGetTextPP(column_value(t.zones.scanned, zone_column, &isnull));
+        text *zone = DatumGetTextPP(column_value(t.zones.scanned, zc.zone, &isnull));
         if (VARSIZE_ANY_EXHDR(zone) == VARSIZE_ANY_EXHDR(request.zone) &&
             memcmp(VARDATA_ANY(zone), VARDATA_ANY(request.zone), VARSIZE_ANY_EXHDR(zone)) == 0)
             continue;
@@ -266,17 +266,13 @@ static void read_others_and_quota(PushTables &t, const PushRequest &request, Quo
     }
     index_endscan(scan);
 
-    quota->max_bytes = settings.default_max_bytes;
-    quota->max_items = settings.default_max_items;
+    *quota = quota_in_force((Datum)0, true, (Datum)0, true);
     scan = begin_key_scan(t.quotas, user, 1, snapshot);
     if (next_row(scan, t.quotas)) {
-        bool isnull;
-        Datum d = column_value(t.quotas.scanned, column_of(t.quotas, "max_bytes"), &isnull);
-        if (!isnull)
-            quota->max_bytes = DatumGetInt64(d);
-        d = column_value(t.quotas.scanned, column_of(t.quotas, "max_items"), &isnull);
-        if (!isnull)
-            quota->max_items = DatumGetInt64(d);
+        bool bytes_null, items_null;
+        Datum max_bytes = column_value(t.quotas.scanned, column_of(t.quotas, "max_bytes"), &bytes_null);
+        Datum max_items = column_value(t.quotas.scanned, column_of(t.quotas, "max_items"), &items_null);
+        *quota = quota_in_force(max_bytes, bytes_null, max_items, items_null);
     }
     index_endscan(scan);
     UnregisterSnapshot(snapshot);
@@ -443,7 +439,7 @@ PushResult execute_push(PushRequest &request)
     if (usage_grows(before, after)) {
         Quota quota;
         Usage others;
-        read_others_and_quota(t, request, &quota, &others);
+        read_others_and_quota(t, zc, request, &quota, &others);
         check_quota(quota, others, before, after);
     }
 

@@ -15,18 +15,9 @@ struct Quota {
     int64 max_items;
 };
 
-// The SQL shape both readers below share: one row (bytes, items, NULL, NULL)
-// per zone of the user, plus one row (NULL, NULL, max_bytes, max_items) if a
-// quota is set. Plain index scans, no aggregate: cheaper to start per push.
-#define CREDSYNC_USAGE_AND_QUOTA_ROWS(zone_filter)                                              \
-    "SELECT z.bytes, z.items, NULL::pg_catalog.int8, NULL::pg_catalog.int8"                     \
-    "  FROM credsync.zones z WHERE z.user_id OPERATOR(pg_catalog.=) $1 AND " zone_filter        \
-    " UNION ALL "                                                                              \
-    "SELECT NULL, NULL, q.max_bytes, q.max_items"                                              \
-    "  FROM credsync.quotas q WHERE q.user_id OPERATOR(pg_catalog.=) $1"
-
-// Sums the rows of CREDSYNC_USAGE_AND_QUOTA_ROWS in SPI_tuptable.
-void fold_usage_and_quota(uint64 rows, Quota *quota, Usage *usage);
+// The quota in force for a user whose credsync.quotas row has these limits;
+// a NULL limit (or no row: pass both as NULL) is the credsync.default_* setting.
+Quota quota_in_force(Datum max_bytes, bool max_bytes_null, Datum max_items, bool max_items_null);
 
 // The quota in force for the user and their usage over all zones.
 // SPI must be connected; reads in the caller's snapshot.
