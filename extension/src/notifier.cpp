@@ -99,6 +99,18 @@ static Entry &entry_at(DatabaseSlot &slot, uint64 position)
     return slot.ring[position % kRingEntries];
 }
 
+// The slot has no worker from now on (and nobody is starting one); a slot
+// without entries is free for any database. Lock held.
+static void clear_worker(DatabaseSlot &slot)
+{
+    slot.worker_pid = 0;
+    slot.worker_latch = nullptr;
+    slot.worker_polling = false;
+    slot.start_requested_at = 0;
+    if (slot.head == slot.tail)
+        slot.database = InvalidOid;
+}
+
 // The database's slot, claiming a free one if it has none. Lock held.
 static int slot_for(Oid database)
 {
@@ -111,12 +123,9 @@ static int slot_for(Oid database)
     }
     if (free_slot >= 0) {
         DatabaseSlot &slot = shared->slots[free_slot];
-        slot.database = database;
-        slot.worker_pid = 0;
-        slot.worker_latch = nullptr;
-        slot.worker_polling = false;
-        slot.start_requested_at = 0;
         slot.head = slot.tail = 0;
+        clear_worker(slot);
+        slot.database = database;
     }
     return free_slot;
 }
@@ -306,13 +315,8 @@ static void on_worker_exit(int, Datum)
         return;  // retired, or never served: the slot is not ours to touch
     LWLockAcquire(shared->lock, LW_EXCLUSIVE);
     DatabaseSlot &slot = shared->slots[worker_slot];
-    if (slot.database == worker_database && (slot.worker_pid == MyProcPid || slot.worker_pid == 0)) {
-        slot.worker_pid = 0;
-        slot.worker_latch = nullptr;
-        slot.start_requested_at = 0;
-        if (slot.head == slot.tail)
-            slot.database = InvalidOid;
-    }
+    if (slot.database == worker_database && (slot.worker_pid == MyProcPid || slot.worker_pid == 0))
+        clear_worker(slot);
     LWLockRelease(shared->lock);
 }
 
@@ -339,13 +343,8 @@ static bool retire_if_idle(DatabaseSlot &slot)
 {
     LWLockAcquire(shared->lock, LW_EXCLUSIVE);
     bool idle = slot.head == slot.tail;
-    if (idle) {
-        slot.worker_pid = 0;
-        slot.worker_latch = nullptr;
-        slot.worker_polling = false;
-        slot.start_requested_at = 0;
-        slot.database = InvalidOid;
-    }
+    if (idle)
+        clear_worker(slot);
     LWLockRelease(shared->lock);
     if (idle)
         worker_slot = -1;
