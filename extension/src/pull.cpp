@@ -1,4 +1,6 @@
 // sync_pull: the records of a zone with gencount > since, ascending.
+// sync_pull_page: the same page, capped in bytes, with the zone's gencount
+// and whether more records lie beyond it (what an HTTP pull answers).
 //
 // Everything runs in the caller's snapshot (read-only SPI), so the zone's
 // counter and its records are read consistently. Cost follows the page, not
@@ -7,6 +9,10 @@
 #include "spi.h"
 #include "srf.h"
 #include "validate.h"
+
+extern "C" {
+#include "access/detoast.h"
+}
 
 namespace credsync {
 
@@ -40,6 +46,93 @@ static void raise_cursor_invalid(const char *reason, int64 gencount, int64 horiz
                           : "since is above the zone's gencount: the server is behind the client");
 }
 
+// The arguments both functions share, checked.
+struct PageRequest {
+    Datum key[2];  // user_id, zone
+    int64 since;
+    int32 max_records;
+    bool full_sync;
+};
+
+static PageRequest page_request_args(FunctionCallInfo fcinfo)
+{
+    PageRequest q;
+    q.key[0] = PointerGetDatum(user_id_arg(fcinfo, 0));
+    q.key[1] = PointerGetDatum(zone_arg(fcinfo, 1));
+    q.since = DatumGetInt64(required_arg(fcinfo, 2, "since"));
+    q.max_records = DatumGetInt32(required_arg(fcinfo, 3, "max_records"));
+    q.full_sync = DatumGetBool(required_arg(fcinfo, 4, "full_sync"));
+    if (q.since < 0)
+        raise_bad_argument("since", "since must be 0 or more");
+    if (q.max_records < 1 || q.max_records > kMaxPullRecords)
+        raise_bad_argument("max_records", "max_records must be between 1 and 10000");
+    return q;
+}
+
+// Reads the zone's counter (an unknown zone reads as 0), refuses a since the
+// zone cannot answer, then selects up to `rows_wanted` records after since
+// into SPI_tuptable. Returns their number; *gencount is the zone's counter.
+static uint64 select_page(const PageRequest &q, int32 rows_wanted, int64 *gencount)
+{
+    int64 horizon = 0;
+    *gencount = 0;
+    if (spi_run(zone_cursor_state, q.key, nullptr, true, SPI_OK_SELECT) == 1) {
+        *gencount = spi_int64(0, 1);
+        horizon = spi_int64(0, 2);
+    }
+    if (q.since > *gencount)
+        raise_cursor_invalid("ahead", *gencount, horizon);
+    if (!q.full_sync && q.since > 0 && q.since < horizon)
+        raise_cursor_invalid("expired", *gencount, horizon);
+    if (q.since == *gencount) return 0;
+    Datum values[4] = {q.key[0], q.key[1], Int64GetDatum(q.since), Int32GetDatum(rows_wanted)};
+    Statement &page = q.since == 0 ? page_live_only : page_with_tombstones;
+    return spi_run(page, values, nullptr, true, SPI_OK_SELECT);
+}
+
+// Whether any record, a tombstone included, has a gencount above `after`.
+static bool any_record_after(const PageRequest &q, int64 after)
+{
+    Datum values[4] = {q.key[0], q.key[1], Int64GetDatum(after), Int32GetDatum(1)};
+    return spi_run(page_with_tombstones, values, nullptr, true, SPI_OK_SELECT) > 0;
+}
+
+// How much of the selected rows a capped page sends, and whether more exists.
+struct PageCut {
+    uint64 send = 0;
+    bool more = false;
+};
+
+// rows: records selected after since, asked for max_records + 1 (so one
+// beyond the page when there is one; not beyond 10000). The page is the first
+// max_records, cut once the blobs pass max_bytes (the first record always
+// goes out). "more": rows were cut or lie beyond the page; when the page
+// was not full, nothing live does (since = 0 skips tombstones: a new device
+// has nothing to delete); when it was exactly full, a tombstone may still lie
+// beyond, unless the page reaches the zone's counter.
+static PageCut cut_page(const PageRequest &q, const SPITupleTable *page, uint64 rows, int64 max_bytes,
+                       int64 gencount)
+{
+    PageCut cut;
+    uint64 in_page = Min(rows, static_cast<uint64>(q.max_records));
+    int64 bytes = 0;
+    for (; cut.send < in_page; cut.send++) {
+        bool isnull;
+        Datum blob = SPI_getbinval(page->vals[cut.send], page->tupdesc, 4, &isnull);
+        // the blob's own length: stored, it may be compressed or out of line
+        if (!isnull) bytes += toast_raw_datum_size(blob) - VARHDRSZ;
+        if (cut.send > 0 && max_bytes >= 0 && bytes > max_bytes) break;
+    }
+    if (cut.send < in_page || rows > in_page) {
+        cut.more = true;
+    } else if (in_page == static_cast<uint64>(q.max_records)) {
+        bool isnull;
+        int64 last = DatumGetInt64(SPI_getbinval(page->vals[in_page - 1], page->tupdesc, 2, &isnull));
+        cut.more = last < gencount && any_record_after(q, last);
+    }
+    return cut;
+}
+
 }  // namespace credsync
 
 using namespace credsync;
@@ -49,35 +142,44 @@ extern "C" {
 PG_FUNCTION_INFO_V1(credsync_sync_pull);
 Datum credsync_sync_pull(PG_FUNCTION_ARGS)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
-    text *zone = zone_arg(fcinfo, 1);
-    int64 since = DatumGetInt64(required_arg(fcinfo, 2, "since"));
-    int32 max_records = DatumGetInt32(required_arg(fcinfo, 3, "max_records"));
-    bool full_sync = DatumGetBool(required_arg(fcinfo, 4, "full_sync"));
-    if (since < 0)
-        raise_bad_argument("since", "since must be 0 or more");
-    if (max_records < 1 || max_records > kMaxPullRecords)
-        raise_bad_argument("max_records", "max_records must be between 1 and 10000");
-
+    PageRequest q = page_request_args(fcinfo);
     ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
     spi_connect();
+    int64 gencount;
+    uint64 rows = select_page(q, q.max_records, &gencount);
+    spi_rows_to_result(rsinfo, rows, 4);
+    SPI_finish();
+    return (Datum)0;
+}
 
-    Datum key[2] = {PointerGetDatum(user_id), PointerGetDatum(zone)};
-    int64 gencount = 0, horizon = 0;  // an unknown zone reads as all zeros
-    if (spi_run(zone_cursor_state, key, nullptr, true, SPI_OK_SELECT) == 1) {
-        gencount = spi_int64(0, 1);
-        horizon = spi_int64(0, 2);
-    }
-    if (since > gencount)
-        raise_cursor_invalid("ahead", gencount, horizon);
-    if (!full_sync && since > 0 && since < horizon)
-        raise_cursor_invalid("expired", gencount, horizon);
+// sync_pull_page(user_id, zone, since, max_records, full_sync, max_bytes):
+// the first row is the page's header (item NULL, gencount = the zone's
+// gencount, more = whether records lie beyond the page), then the records
+// as sync_pull gives them (more NULL). max_bytes NULL: no byte cap.
+PG_FUNCTION_INFO_V1(credsync_sync_pull_page);
+Datum credsync_sync_pull_page(PG_FUNCTION_ARGS)
+{
+    PageRequest q = page_request_args(fcinfo);
+    int64 max_bytes = PG_ARGISNULL(5) ? -1 : PG_GETARG_INT64(5);
+    if (!PG_ARGISNULL(5) && max_bytes < 0)
+        raise_bad_argument("max_bytes", "max_bytes must be 0 or more");
+    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
+    spi_connect();
+    int64 gencount;
+    int32 rows_wanted = Min(q.max_records + 1, kMaxPullRecords);
+    uint64 rows = select_page(q, rows_wanted, &gencount);
+    // kept until SPI_finish, though cut_page may run another query
+    const SPITupleTable *page = SPI_tuptable;
+    PageCut cut = cut_page(q, page, rows, max_bytes, gencount);
 
-    if (since < gencount) {
-        Datum values[4] = {key[0], key[1], Int64GetDatum(since), Int32GetDatum(max_records)};
-        Statement &page = since == 0 ? page_live_only : page_with_tombstones;
-        uint64 rows = spi_run(page, values, nullptr, true, SPI_OK_SELECT);
-        spi_rows_to_result(rsinfo, rows, 4);
+    Datum values[5] = {0, Int64GetDatum(gencount), 0, 0, BoolGetDatum(cut.more)};
+    bool nulls[5] = {true, false, true, true, false};
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    nulls[4] = true;
+    for (uint64 row = 0; row < cut.send; row++) {
+        for (int col = 0; col < 4; col++)
+            values[col] = SPI_getbinval(page->vals[row], page->tupdesc, col + 1, &nulls[col]);
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
     SPI_finish();
     return (Datum)0;

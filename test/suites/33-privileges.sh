@@ -27,7 +27,7 @@ as() {
 q "CREATE EXTENSION credsync" || { not_ok "create extension"; exit 1; }
 q "CREATE ROLE cs_nogrant; CREATE ROLE cs_app; CREATE ROLE cs_proxy" || { not_ok "create roles"; exit 1; }
 
-APP_FUNCS="notify_key sync_account sync_delete sync_pull sync_push sync_push_many sync_state sync_zones token_user"
+APP_FUNCS="notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zones token_user"
 ADMIN_FUNCS="compact drop_user grant_app grant_proxy issue_token revoke_token set_quota"
 expected_all=$(tr ' ' '\n' <<<"$APP_FUNCS $ADMIN_FUNCS" | sort | tr '\n' ' ')
 funcs=$(q "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'credsync'::regnamespace")
