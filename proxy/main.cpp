@@ -28,11 +28,22 @@ void check_database(const std::string &conninfo)
     if (PQstatus(c) != CONNECTION_OK) {
         log_line("warning: database not reachable yet; answering 503 until it is");
     } else {
-        PGresult *r = PQexec(c, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'credsync'");
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-            log_line(std::string("database reachable, extension credsync ") + PQgetvalue(r, 0, 0));
-        else
+        // Pulls go through sync_pull_page (1.2), which a role granted before
+        // the update to 1.2 only gets from grant_proxy() run again.
+        PGresult *r = PQexec(c,
+                             "SELECT e.extversion, p IS NOT NULL AND pg_catalog.has_function_privilege(p, 'EXECUTE')"
+                             "  FROM pg_catalog.pg_extension e,"
+                             "       pg_catalog.to_regprocedure("
+                             "         'credsync.sync_pull_page(text,text,bigint,integer,boolean,bigint)') p"
+                             " WHERE e.extname = 'credsync'");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
             log_line("warning: extension credsync is not installed in this database");
+        else if (std::string(PQgetvalue(r, 0, 1)) != "t")
+            log_line(std::string("warning: extension credsync ") + PQgetvalue(r, 0, 0) +
+                     ": pulls need credsync.sync_pull_page (1.2): run ALTER EXTENSION credsync UPDATE,"
+                     " then SELECT credsync.grant_proxy('<this role>')");
+        else
+            log_line(std::string("database reachable, extension credsync ") + PQgetvalue(r, 0, 0));
         PQclear(r);
     }
     PQfinish(c);

@@ -14,7 +14,8 @@ extern const Statement zones;           // $1 user -> zone, gencount, items, byt
 extern const Statement zone_state;      // $1 user, $2 zone -> gencount, digest, items, bytes, horizon
 extern const Statement push_many;       // $1 user, $2 zone, $3 uuid[], $4 bytea[] (binary), $5 int8[], $6 uuid
 extern const Statement pull_page;       // $1 user, $2 zone, $3 since, $4 limit, $5 full,
-                                        // $6 max page bytes, $7 want key -> header row, records
+                                        // $6 max page bytes -> header row, records
+extern const Statement notify_key;      // $1 user, $2 zone -> the zone's NOTIFY channel key
 extern const Statement delete_item;     // $1 user, $2 zone, $3 item, $4 if_match, $5 op_id
 extern const Statement ping;            // SELECT 1
 

@@ -249,18 +249,22 @@ Page read_page(Pool &pool, const std::string &user, const std::string &zone, lon
         page.rows = lease->run(queries::pull_page,
                                {Param::text(user), Param::text(zone), Param::text(std::to_string(since)),
                                 Param::text(std::to_string(limit)), Param::text(full ? "true" : "false"),
-                                Param::text(std::to_string(max_page_bytes)),
-                                Param::text(want_key ? "true" : "false")},
+                                Param::text(std::to_string(max_page_bytes))},
                                true);
+        if (want_key) {
+            Result k = lease->run(queries::notify_key, {Param::text(user), Param::text(zone)});
+            if (PQntuples(k.get()) != 1 || PQgetisnull(k.get(), 0, 0))
+                throw ApiError(500, "internal", "internal error");
+            page.notify_key = PQgetvalue(k.get(), 0, 0);
+        }
     }
     const PGresult *r = page.rows.get();
     int rows = PQntuples(r);
     if (PQnfields(r) != 5 || rows < 1 || !PQgetisnull(r, 0, 0) || PQgetlength(r, 0, 1) != 8 ||
-        PQgetlength(r, 0, 2) != 1 || rows - 1 > limit)
+        PQgetlength(r, 0, 4) != 1 || rows - 1 > limit)
         throw ApiError(500, "internal", "internal error");
     page.gencount = be_int64(PQgetvalue(r, 0, 1));
-    page.more = PQgetvalue(r, 0, 2)[0] != 0;
-    if (!PQgetisnull(r, 0, 4)) page.notify_key.assign(PQgetvalue(r, 0, 4), static_cast<size_t>(PQgetlength(r, 0, 4)));
+    page.more = PQgetvalue(r, 0, 4)[0] != 0;
     for (int i = 1; i < rows; i++) {
         if (PQgetlength(r, i, 0) != 16 || PQgetlength(r, i, 1) != 8 || PQgetlength(r, i, 2) != 1)
             throw ApiError(500, "internal", "internal error");
