@@ -144,6 +144,9 @@ def t2():
             ("single", lambda r, sync=sync: scale(pgbench("t2-single-%s" % sync, "bench", "push_credsync", 8, d, sync_opts(sync)), 1)),
             ("batch100", lambda r, sync=sync: scale(pgbench("t2-batch-%s" % sync, "bench", "push_many_credsync", 8, d, sync_opts(sync)), 100)),
             ("plpgsql_batch100", lambda r, sync=sync: scale(pgbench("t2-plbatch-%s" % sync, "bench", "push_many_plpgsql", 8, d, sync_opts(sync)), 100)),
+            # the floor's own batch/single ratio: what PostgreSQL's insert path allows
+            ("floor_single", lambda r, sync=sync: scale(pgbench("t2-floor-single-%s" % sync, "bench", "push_floor", 8, d, sync_opts(sync)), 1)),
+            ("floor_batch100", lambda r, sync=sync: scale(pgbench("t2-floor-batch-%s" % sync, "bench", "push_many_floor", 8, d, sync_opts(sync)), 100)),
         ], clients=8, sync=sync)
 
 
