@@ -14,6 +14,7 @@ BIG_USERS, PROXY (path of credsync-proxy).
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -205,8 +206,9 @@ def wrk(tag, url, lua, conns, duration=None, sample_pid=None):
     seq += 1
     duration = duration or DUR
     base = os.path.join(RAW, "%03d-%s" % (seq, tag))
-    cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % duration, "--latency", "-s",
-           os.path.join(BENCH, "wrk", lua), url]
+    cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % duration, "--latency"]
+    cmd += ["-s", os.path.join(BENCH, "wrk", lua)] if lua else []
+    cmd.append(url)
     env = dict(os.environ, BENCH_TOKENS=os.path.join(RES, "tokens.txt"))
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
@@ -237,6 +239,59 @@ def wrk(tag, url, lua, conns, duration=None, sample_pid=None):
         result["error"] = True
         log("  ! wrk %s: %s non-2xx, output: %s" % (tag, result["non2xx"], out.strip().splitlines()[-3:]))
     return result
+
+
+def proc_ticks(pid):
+    """utime + stime of one process, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def busy_ticks():
+    """The machine's non-idle CPU time (user, nice, system, irq, softirq, steal), in clock ticks."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return sum(v) - v[3] - v[4]
+
+
+def children_cpu_s():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_split(run, duration, proxy_pid=None):
+    """Runs run() (one wrk or pgbench call, whose process this script reaps) and
+    adds where the machine's CPU went, in microseconds per request: the load
+    generator's own (rusage of the reaped child), the proxy's (/proc), and the
+    rest (all other busy CPU: the database, the kernel's share, other noise)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    c0, b0, p0 = children_cpu_s(), busy_ticks(), proc_ticks(proxy_pid) if proxy_pid else 0
+    m = run()
+    c1, b1, p1 = children_cpu_s(), busy_ticks(), proc_ticks(proxy_pid) if proxy_pid else 0
+    n = m["tps"] * duration
+    if n > 0:
+        client, proxy, busy = (c1 - c0), (p1 - p0) / hz, (b1 - b0) / hz
+        m["cpu_us"] = {"client": client * 1e6 / n, "proxy": proxy * 1e6 / n,
+                       "rest": max(0.0, busy - client - proxy) * 1e6 / n, "total": busy * 1e6 / n}
+    return m
+
+
+def t5_cpu(url, proxy_pid, opts):
+    """Where a request's CPU goes, 8 connections: push and pull through the
+    proxy and direct, and GET /healthz (one SELECT 1) as the proxy's floor."""
+    d = {"users": TOKEN_USERS}
+    calls = [("push", "proxy", lambda: wrk("t5-cpu-proxy-push", url, "push.lua", 8), proxy_pid),
+             ("push", "direct", lambda: pgbench("t5-cpu-direct-push", "big", "push_credsync", 8, d, opts), None),
+             ("pull", "proxy", lambda: wrk("t5-cpu-proxy-pull", url, "pull.lua", 8), proxy_pid),
+             ("pull", "direct", lambda: pgbench("t5-cpu-direct-pull", "big", "pull_page", 8, d, opts), None),
+             ("healthz", "proxy", lambda: wrk("t5-cpu-proxy-healthz", url + "/healthz", None, 8), proxy_pid)]
+    for call, variant, run, pid in calls:
+        m = cpu_split(run, DUR, pid)
+        record(dict(target="t5", case="cpu_" + call, variant=variant, round=0, clients=8, **m))
+        if "cpu_us" in m:
+            log("  cpu per %s request, %s: %s" % (call, variant, ", ".join(
+                "%s %.0f us" % kv for kv in sorted(m["cpu_us"].items()))))
 
 
 def short_symbol(sym):
@@ -323,6 +378,7 @@ def t5():
                 ("proxy", lambda r, c=c: wrk("t5-proxy-pull-c%d" % c, url, "pull.lua", c)),
                 ("direct", lambda r, c=c: pgbench("t5-direct-pull-c%d" % c, "big", "pull_page", c, d, opts, latency_log=True)),
             ], rounds=max(1, ROUNDS - 1), clients=c)
+        t5_cpu(url, proxy.pid, opts)
         profile_proxy(proxy.pid, url)
         m = wrk("t5-proxy-push-c256", url, "push.lua", 256, sample_pid=proxy.pid)
         m["rss_hwm_kb"] = rss_kb(proxy.pid, "VmHWM")

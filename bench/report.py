@@ -159,6 +159,34 @@ if any(r["target"] == "t4" for r in rows):
     summary.append(("4", "push, 1M records stored / empty, time per push", fmt(r, 2) + "×", "≤ 1.15×", verdict(r, 1.15, False)))
     out.append("")
 
+def cpu_table(t5):
+    """Target 5's CPU budget: where a request's CPU went, and what the proxy could use at 0.7x."""
+    cpu = {(r["case"][4:], r["variant"]): r["cpu_us"] for r in t5 if r["case"].startswith("cpu_") and "cpu_us" in r}
+    if not cpu:
+        return
+    out.append("")
+    out.append("Where a request's CPU goes, 8 connections, one run each after the rounds above (µs per request or "
+               "transaction; client = wrk or pgbench from rusage, proxy from /proc, rest = every other busy CPU "
+               "cycle of the machine: PostgreSQL, the kernel's share, noise). *Proxy + wrk budget* is what the "
+               "proxy and wrk together may spend for proxy/direct to reach 0.7 if the rest stays as measured: "
+               "direct total / 0.7 − the proxy path's rest.\n")
+    out.append("| call | path | client | proxy | rest | total | proxy + wrk budget at 0.7× |")
+    out.append("|---|---|---:|---:|---:|---:|---:|")
+    for call in ("push", "pull", "healthz"):
+        for variant in ("proxy", "direct"):
+            c = cpu.get((call, variant))
+            if not c:
+                continue
+            budget = ""
+            d = cpu.get((call, "direct"))
+            if variant == "proxy" and d:
+                budget = "%s (measured %s)" % (fmt(d["total"] / 0.7 - c["rest"]), fmt(c["client"] + c["proxy"]))
+            label = "GET /healthz (one `SELECT 1`)" if call == "healthz" else call
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                label, "proxy + wrk" if variant == "proxy" else "pgbench", fmt(c["client"]),
+                fmt(c["proxy"]) if variant == "proxy" else "", fmt(c["rest"]), fmt(c["total"]), budget))
+
+
 # --- target 5 ---
 t5 = [r for r in rows if r["target"] == "t5"]
 if t5:
@@ -199,6 +227,7 @@ if t5:
                            fmt((x.get("rss_peak_kb") or 0) / 1024.0, 1), fmt((x.get("rss_hwm_kb") or 0) / 1024.0, 1),
                            x.get("threads")))
             summary.append(("5", "proxy peak RSS at 256 connections", fmt((x.get("rss_peak_kb") or 0) / 1024.0, 1) + " MiB", "reported", "reported"))
+        cpu_table(t5)
     out.append("")
 
 # --- target 6 ---
