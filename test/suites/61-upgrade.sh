@@ -168,6 +168,13 @@ reads_sql() {
     echo "app functions	SELECT credsync.app_functions()"
 }
 
+# "role|function|may execute" for the seed's two roles over every credsync function.
+privs() {
+    q "$1" -c "SELECT r, p.oid::regprocedure, has_function_privilege(r, p.oid, 'EXECUTE')
+                 FROM pg_proc p, unnest(ARRAY['credsync_upg_app', 'credsync_upg_proxy']) r
+                WHERE p.pronamespace = 'credsync'::regnamespace ORDER BY 1, p.oid::regprocedure::text"
+}
+
 # Runs "label<TAB>query" lines (stdin) on database $1 through upcheck.try.
 run_calls() {
     local label query
@@ -370,6 +377,7 @@ for old in "${olds[@]}"; do
     keys "$up" >"$work/keys-before.out"
     secret_before=$(q "$up" -c "SELECT encode(secret, 'hex') FROM credsync.install_secret")
 
+    privs "$up" >"$work/privs-before.out"
     if q "$up" -c "ALTER EXTENSION credsync UPDATE TO '$default'" >"$work/update.out" 2>&1; then
         ok "$tag: ALTER EXTENSION credsync UPDATE TO '$default' with data in place"
     else
@@ -378,6 +386,13 @@ for old in "${olds[@]}"; do
     fi
     expect_eq "$tag: extversion after the update" "$default" \
         "$(q "$up" -c "SELECT extversion FROM pg_extension WHERE extname = 'credsync'")"
+    # The update itself keeps every grant, and grants nothing new (an update
+    # script's grant would be recorded as the extension's own: docs/operations.md).
+    privs "$up" >"$work/privs-after.out"
+    check "$tag: the update keeps the roles' EXECUTE on every function that existed before it" \
+        bash -c "grep -F -f <(cut -d'|' -f1,2 '$work/privs-before.out' | sed 's/\$/|/') '$work/privs-after.out' | cmp -s - '$work/privs-before.out'"
+    check "$tag: functions the update added are not granted to those roles until grant_app/grant_proxy run again" \
+        bash -c "! grep -v -F -f <(cut -d'|' -f1,2 '$work/privs-before.out' | sed 's/\$/|/') '$work/privs-after.out' | grep -q '|t\$'"
     # The documented step after an update (docs/operations.md, "Upgrades"):
     # grant again, so that roles also get the app functions the update added.
     q "$up" -c "SELECT credsync.grant_app('credsync_upg_app')" -c "SELECT credsync.grant_proxy('credsync_upg_proxy')" >/dev/null
