@@ -118,7 +118,7 @@ static PageCut cut_page(const PageRequest &q, const SPITupleTable *page, uint64 
     int64 bytes = 0;
     for (; cut.send < in_page; cut.send++) {
         bool isnull;
-        Datum blob = SPI_getbinval(page->vals[cut.send], page->tupdesc, 4, &isnull);
+        Datum blob = spi_value(page, cut.send, 4, &isnull);
         // the blob's own length: stored, it may be compressed or out of line
         if (!isnull) bytes += toast_raw_datum_size(blob) - VARHDRSZ;
         if (cut.send > 0 && max_bytes >= 0 && bytes > max_bytes) break;
@@ -126,8 +126,7 @@ static PageCut cut_page(const PageRequest &q, const SPITupleTable *page, uint64 
     if (cut.send < in_page || rows > in_page) {
         cut.more = true;
     } else if (in_page == static_cast<uint64>(q.max_records)) {
-        bool isnull;
-        int64 last = DatumGetInt64(SPI_getbinval(page->vals[in_page - 1], page->tupdesc, 2, &isnull));
+        int64 last = spi_int64(page, in_page - 1, 2);
         cut.more = last < gencount && any_record_after(q, last);
     }
     return cut;
@@ -172,15 +171,10 @@ Datum credsync_sync_pull_page(PG_FUNCTION_ARGS)
     const SPITupleTable *page = SPI_tuptable;
     PageCut cut = cut_page(q, page, rows, max_bytes, gencount);
 
-    Datum values[5] = {0, Int64GetDatum(gencount), 0, 0, BoolGetDatum(cut.more)};
+    Datum header[5] = {0, Int64GetDatum(gencount), 0, 0, BoolGetDatum(cut.more)};
     bool nulls[5] = {true, false, true, true, false};
-    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    nulls[4] = true;
-    for (uint64 row = 0; row < cut.send; row++) {
-        for (int col = 0; col < 4; col++)
-            values[col] = SPI_getbinval(page->vals[row], page->tupdesc, col + 1, &nulls[col]);
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-    }
+    tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, header, nulls);
+    spi_rows_to_result(rsinfo, page, cut.send, 4);  // more: NULL
     SPI_finish();
     return (Datum)0;
 }

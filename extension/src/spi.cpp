@@ -30,16 +30,26 @@ uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool rea
     return SPI_processed;
 }
 
+Datum spi_value(const SPITupleTable *table, uint64 row, int col, bool *isnull)
+{
+    return SPI_getbinval(table->vals[row], table->tupdesc, col, isnull);
+}
+
 Datum spi_value(uint64 row, int col, bool *isnull)
 {
-    return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+    return spi_value(SPI_tuptable, row, col, isnull);
+}
+
+int64 spi_int64(const SPITupleTable *table, uint64 row, int col)
+{
+    bool isnull;
+    Datum d = spi_value(table, row, col, &isnull);
+    return isnull ? 0 : DatumGetInt64(d);
 }
 
 int64 spi_int64(uint64 row, int col)
 {
-    bool isnull;
-    Datum d = spi_value(row, col, &isnull);
-    return isnull ? 0 : DatumGetInt64(d);
+    return spi_int64(SPI_tuptable, row, col);
 }
 
 bool spi_bool(uint64 row, int col)
@@ -57,15 +67,23 @@ bytea *bytes_as_bytea(const uint8_t *bytes, size_t len)
     return b;
 }
 
-void spi_rows_to_result(ReturnSetInfo *rsinfo, uint64 rows, int columns)
+void spi_rows_to_result(ReturnSetInfo *rsinfo, const SPITupleTable *table, uint64 rows, int columns)
 {
-    Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * columns));
-    bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * columns));
+    int width = rsinfo->setDesc->natts;
+    Datum *values = static_cast<Datum *>(palloc0(sizeof(Datum) * width));
+    bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * width));
+    for (int col = columns; col < width; col++)
+        nulls[col] = true;
     for (uint64 row = 0; row < rows; row++) {
         for (int col = 0; col < columns; col++)
-            values[col] = spi_value(row, col + 1, &nulls[col]);
+            values[col] = spi_value(table, row, col + 1, &nulls[col]);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
+}
+
+void spi_rows_to_result(ReturnSetInfo *rsinfo, uint64 rows, int columns)
+{
+    spi_rows_to_result(rsinfo, SPI_tuptable, rows, columns);
 }
 
 }  // namespace credsync

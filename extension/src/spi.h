@@ -23,16 +23,21 @@ void spi_connect();
 uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected,
                long max_rows = 0);
 
-// Column `col` (1-based) of row `row` of SPI_tuptable.
+// Column `col` (1-based) of row `row` of SPI_tuptable, or of `table` (an
+// earlier result, kept until SPI_finish).
 Datum spi_value(uint64 row, int col, bool *isnull);
+Datum spi_value(const SPITupleTable *table, uint64 row, int col, bool *isnull);
 int64 spi_int64(uint64 row, int col);   // NULL reads as 0
+int64 spi_int64(const SPITupleTable *table, uint64 row, int col);
 bool spi_bool(uint64 row, int col);      // NULL reads as false
 
 // A palloc'd bytea holding a copy of `len` bytes.
 bytea *bytes_as_bytea(const uint8_t *bytes, size_t len);
 
-// Appends rows 0..rows-1 of SPI_tuptable (their first `columns` columns) to a
-// materialized result (srf.h) whose columns are the same.
+// Appends rows 0..rows-1 of SPI_tuptable, or of `table`, to a materialized
+// result (srf.h): their first `columns` columns become its first columns;
+// any result columns after those are NULL.
 void spi_rows_to_result(ReturnSetInfo *rsinfo, uint64 rows, int columns);
+void spi_rows_to_result(ReturnSetInfo *rsinfo, const SPITupleTable *table, uint64 rows, int columns);
 
 }  // namespace credsync
