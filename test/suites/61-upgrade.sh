@@ -389,10 +389,13 @@ for old in "${olds[@]}"; do
     # The update itself keeps every grant, and grants nothing new (an update
     # script's grant would be recorded as the extension's own: docs/operations.md).
     privs "$up" >"$work/privs-after.out"
+    cut -d'|' -f1,2 "$work/privs-before.out" | sed 's/$/|/' >"$work/privs-known.out"
+    grep -F -f "$work/privs-known.out" "$work/privs-after.out" >"$work/privs-kept.out"
+    grep -v -F -f "$work/privs-known.out" "$work/privs-after.out" >"$work/privs-added.out"
     check "$tag: the update keeps the roles' EXECUTE on every function that existed before it" \
-        bash -c "grep -F -f <(cut -d'|' -f1,2 '$work/privs-before.out' | sed 's/\$/|/') '$work/privs-after.out' | cmp -s - '$work/privs-before.out'"
+        cmp -s "$work/privs-kept.out" "$work/privs-before.out"
     check "$tag: functions the update added are not granted to those roles until grant_app/grant_proxy run again" \
-        bash -c "! grep -v -F -f <(cut -d'|' -f1,2 '$work/privs-before.out' | sed 's/\$/|/') '$work/privs-after.out' | grep -q '|t\$'"
+        bash -c "! grep -q '|t\$' '$work/privs-added.out'"
     # The documented step after an update (docs/operations.md, "Upgrades"):
     # grant again, so that roles also get the app functions the update added.
     q "$up" -c "SELECT credsync.grant_app('credsync_upg_app')" -c "SELECT credsync.grant_proxy('credsync_upg_proxy')" >/dev/null
