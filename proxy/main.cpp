@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     Listener listener(cfg.db, cfg.max_waiters);
     TokenAuth auth(pool, cfg.token_cache_ms, [&] { return listener.revocations_heard(); });
     listener.on_tokens_changed([&] { auth.forget_all(); });
-    Api api(cfg, pool, listener);
+    Api api(cfg, pool, listener, auth);
     HttpServer server(cfg, api, auth);
     if (!server.valid()) {
         log_line("error: cannot load --tls-cert/--tls-key");

@@ -3,6 +3,7 @@
 // and returns the JSON reply. Errors are thrown as ApiError.
 #pragma once
 
+#include "auth.h"
 #include "config.h"
 #include "listener.h"
 #include "pool.h"
@@ -23,8 +24,8 @@ struct Reply {
 
 class Api {
 public:
-    Api(const Config &cfg, Pool &pool, Listener &listener)
-        : cfg_(cfg), pool_(pool), listener_(listener)
+    Api(const Config &cfg, Pool &pool, Listener &listener, TokenAuth &auth)
+        : cfg_(cfg), pool_(pool), listener_(listener), auth_(auth)
     {
     }
     // user is the token's user (empty for routes without auth).
@@ -44,6 +45,7 @@ private:
     const Config &cfg_;
     Pool &pool_;
     Listener &listener_;
+    TokenAuth &auth_;  // a long-poll re-checks its token before every re-pull
 };
 
 }  // namespace credsync
