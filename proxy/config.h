@@ -14,6 +14,11 @@ struct Config {
     int pool_size = 8;                    // most database connections at once
     int pool_timeout_ms = 2000;           // longest wait for a pool connection
     size_t max_body_bytes = 8 * 1024 * 1024;
+    // Bodies of at least large_body_bytes are read and parsed by at most
+    // max_large_bodies requests at once: memory stays bounded whatever many
+    // clients send (the others wait, then get 503).
+    size_t large_body_bytes = 256 * 1024;
+    int max_large_bodies = 4;
     size_t max_page_bytes = 16 * 1024 * 1024;  // blob bytes in one pull answer
     int max_waiters = 32;                 // long-polls held at once
     int threads = 96;                     // HTTP worker threads (one per open connection)
