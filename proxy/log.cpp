@@ -1,25 +1,90 @@
 #include "log.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 namespace credsync {
 
+namespace {
+
+constexpr size_t kMaxQueued = 10000;
+
+struct LogQueue {
+    std::mutex mu;
+    std::condition_variable wake, idle;
+    std::deque<std::string> lines;
+    unsigned long long dropped = 0;
+    bool writing = false;
+
+    LogQueue()
+    {
+        std::thread([this] { run(); }).detach();
+    }
+
+    void run()
+    {
+        std::unique_lock<std::mutex> lock(mu);
+        for (;;) {
+            wake.wait(lock, [this] { return !lines.empty() || dropped > 0; });
+            std::deque<std::string> batch;
+            batch.swap(lines);
+            unsigned long long lost = dropped;
+            dropped = 0;
+            writing = true;
+            lock.unlock();
+            if (lost > 0) std::fprintf(stderr, "(%llu log lines dropped: stderr was not keeping up)\n", lost);
+            for (auto &l : batch) std::fputs(l.c_str(), stderr);
+            std::fflush(stderr);
+            lock.lock();
+            writing = false;
+            if (lines.empty()) idle.notify_all();
+        }
+    }
+};
+
+// Never destroyed: its thread may still be running while the process exits.
+LogQueue &queue()
+{
+    static LogQueue *q = new LogQueue();
+    return *q;
+}
+
+}  // namespace
+
 void log_line(const std::string &line)
 {
-    static std::mutex mu;
     auto now = std::chrono::system_clock::now();
     std::time_t t = std::chrono::system_clock::to_time_t(now);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::lock_guard<std::mutex> lock(mu);
-    std::fprintf(stderr, "%s.%03dZ %s\n", stamp, static_cast<int>(ms), line.c_str());
-    std::fflush(stderr);
+    char stamp[40];
+    size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ ", static_cast<int>(ms));
+    std::string text = stamp + line + "\n";
+    LogQueue &q = queue();
+    {
+        std::lock_guard<std::mutex> lock(q.mu);
+        if (q.lines.size() >= kMaxQueued) {
+            q.dropped++;
+            return;
+        }
+        q.lines.push_back(std::move(text));
+    }
+    q.wake.notify_one();
+}
+
+void log_flush(int timeout_ms)
+{
+    LogQueue &q = queue();
+    std::unique_lock<std::mutex> lock(q.mu);
+    q.idle.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                    [&] { return q.lines.empty() && q.dropped == 0 && !q.writing; });
 }
 
 }  // namespace credsync
