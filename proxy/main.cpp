@@ -11,7 +11,9 @@
 #include "routes.h"
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <unistd.h>
 #include <pthread.h>
 #include <thread>
@@ -53,6 +55,11 @@ void check_database(const std::string &conninfo)
 
 int main(int argc, char **argv)
 {
+    // Declared first, so destroyed last: every logged line is out before the
+    // process ends, whichever return ends it.
+    struct FlushLogsAtExit {
+        ~FlushLogsAtExit() { log_flush(); }
+    } flush_logs;
     Config cfg = parse_flags(argc, argv);
 
     // Writes to a closed socket must be errors, not a dead process.
@@ -96,7 +103,9 @@ int main(int argc, char **argv)
                 [&] { return listener.connected() ? 1 : 0; });
 
     if (!server.bind()) {
-        log_line("error: cannot listen on " + cfg.listen_host + ":" + std::to_string(cfg.listen_port));
+        int err = errno;
+        log_line("error: cannot listen on " + cfg.listen_host + ":" + std::to_string(cfg.listen_port) + ": " +
+                 std::strerror(err) + (err == EADDRINUSE ? " (is another credsync-proxy serving it?)" : ""));
         return 1;
     }
     listener.start();
