@@ -19,22 +19,20 @@ import http.client
 import json
 import os
 import select
-import shutil
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
-from client import ROOT, Cluster, Proxy, b64, free_port  # noqa: E402
+from client import Cluster, Proxy, b64  # noqa: E402
+from nginx import start_nginx, stop_nginx  # noqa: E402
 
 CLUSTER = Cluster(sys.argv[1])
 WORK = sys.argv[2]
 THREADS = 8
 GOOD_BOUND = 1.0
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 failures = 0
 
 
@@ -190,53 +188,6 @@ def scenario(label, port, token, idle, slow, slow_body, n, timeout, settle=1.0):
     return samples, worst, lost
 
 
-def start_nginx(upstream_port):
-    port = free_port()
-    prefix = os.path.join(WORK, "nginx")
-    for d in ("", "tmp"):
-        os.makedirs(os.path.join(prefix, d), exist_ok=True)
-    os.chmod(os.path.join(prefix, "tmp"), 0o777)
-    user = "user nobody nogroup;" if os.getuid() == 0 else ""
-    conf = f"""{user}
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {prefix}/tmp/body;
-    proxy_temp_path {prefix}/tmp/proxy;
-    fastcgi_temp_path {prefix}/tmp/fastcgi;
-    uwsgi_temp_path {prefix}/tmp/uwsgi;
-    scgi_temp_path {prefix}/tmp/scgi;
-    upstream credsync {{
-        server 127.0.0.1:{upstream_port};
-        keepalive 4;
-        keepalive_timeout 4s;
-        keepalive_requests 100;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        include {ROOT}/deploy/nginx/credsync-server.conf;
-    }}
-}}
-"""
-    path = os.path.join(prefix, "nginx.conf")
-    open(path, "w").write(conf)
-    proc = subprocess.Popen([NGINX, "-p", prefix, "-e", os.path.join(prefix, "error.log"), "-c", path,
-                             "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "nginx.log"), "ab"))
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("nginx exited: " + open(os.path.join(WORK, "nginx.log")).read()[-500:])
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("nginx did not start")
-
-
 def rss_kb(pid):
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
@@ -271,7 +222,7 @@ def main():
         p = Proxy(CLUSTER, os.path.join(WORK, "proxy-slow-c.log"), base).start()
         nginx = None
         try:
-            nginx, nport = start_nginx(p.port)
+            nginx, nport = start_nginx(WORK, p.port)
             n_idle, n_slow, n_body = 10 * THREADS, 10 * THREADS, 5 * THREADS
             samples, worst, lost = scenario("C. nginx in front (deploy/nginx/credsync-server.conf)", nport, token,
                                             n_idle, n_slow, n_body, 5, 3.0)
@@ -301,11 +252,7 @@ def main():
             check("C: through nginx the API answers as usual afterwards", r[1] == 200, str(r))
         finally:
             if nginx:
-                nginx.terminate()
-                try:
-                    nginx.wait(10)
-                except subprocess.TimeoutExpired:
-                    nginx.kill()
+                stop_nginx(nginx)
             p.stop()
     with open(os.path.join(WORK, "figures.json"), "w") as f:
         json.dump(figures, f)
