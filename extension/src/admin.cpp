@@ -46,17 +46,83 @@ static Statement compact_zone = {
 static Statement forget_ops = {
     "DELETE FROM credsync.ops WHERE created_at OPERATOR(pg_catalog.<) $1", 1, {TIMESTAMPTZOID}, nullptr};
 
-static Statement drop_user_rows = {
-    "WITH z AS (DELETE FROM credsync.zones WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
-    " r AS (DELETE FROM credsync.records WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
-    " t AS (DELETE FROM credsync.tokens WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
-    " o AS (DELETE FROM credsync.ops WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
-    " q AS (DELETE FROM credsync.quotas WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1)"
-    " SELECT (SELECT pg_catalog.count(*) FROM z) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM r)"
-    "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM t)"
-    "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM o)"
-    "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM q)",
+// drop_user first locks the user's zones, in key order (compact's order),
+// waiting for any push that holds one. Only then does it delete, in a new
+// statement and so with a new snapshot (READ COMMITTED) that sees all that
+// those pushes committed. A single statement (before 1.3) deleted the zones
+// after waiting for them, but records and ops as its snapshot saw them
+// before the wait, and left a racing push's rows behind.
+static Statement lock_user_zones = {
+    "SELECT zone FROM credsync.zones WHERE user_id OPERATOR(pg_catalog.=) $1"
+    " ORDER BY zone FOR UPDATE",
     1, {TEXTOID}, nullptr};
+
+// The locked zones ($2) with their records and ops, and the user's records
+// and ops whose zone has no row (what that race left behind). Rows of a
+// zone created since the lock are left to the next round.
+static Statement drop_locked_zones = {
+    "WITH r AS (DELETE FROM credsync.records r WHERE r.user_id OPERATOR(pg_catalog.=) $1"
+    "             AND (r.zone OPERATOR(pg_catalog.=) ANY ($2) OR NOT EXISTS (SELECT FROM credsync.zones z"
+    "                   WHERE z.user_id OPERATOR(pg_catalog.=) $1 AND z.zone OPERATOR(pg_catalog.=) r.zone))"
+    "           RETURNING 1),"
+    " o AS (DELETE FROM credsync.ops o WHERE o.user_id OPERATOR(pg_catalog.=) $1"
+    "             AND (o.zone OPERATOR(pg_catalog.=) ANY ($2) OR NOT EXISTS (SELECT FROM credsync.zones z"
+    "                   WHERE z.user_id OPERATOR(pg_catalog.=) $1 AND z.zone OPERATOR(pg_catalog.=) o.zone))"
+    "           RETURNING 1),"
+    " z AS (DELETE FROM credsync.zones WHERE user_id OPERATOR(pg_catalog.=) $1"
+    "             AND zone OPERATOR(pg_catalog.=) ANY ($2) RETURNING 1)"
+    " SELECT (SELECT pg_catalog.count(*) FROM r) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM o)"
+    "  OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM z)",
+    2, {TEXTOID, TEXTARRAYOID}, nullptr};
+
+static Statement drop_user_account = {
+    "WITH t AS (DELETE FROM credsync.tokens WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1),"
+    " q AS (DELETE FROM credsync.quotas WHERE user_id OPERATOR(pg_catalog.=) $1 RETURNING 1)"
+    " SELECT (SELECT pg_catalog.count(*) FROM t) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM q)",
+    1, {TEXTOID}, nullptr};
+
+// Locks the user's zones; their names as a palloc'd text[].
+static ArrayType *lock_zones_of(text *user_id, uint64 *count)
+{
+    Datum key[1] = {PointerGetDatum(user_id)};
+    *count = spi_run(lock_user_zones, key, nullptr, false, SPI_OK_SELECT);
+    SPITupleTable *locked = SPI_tuptable;
+    Datum *zones = static_cast<Datum *>(palloc(sizeof(Datum) * Max(*count, 1)));
+    for (uint64 i = 0; i < *count; i++) {
+        CHECK_FOR_INTERRUPTS();
+        bool isnull;
+        zones[i] = spi_value(locked, i, 1, &isnull);
+    }
+    ArrayType *array = construct_array(zones, static_cast<int>(*count), TEXTOID, -1, false, TYPALIGN_INT);
+    SPI_freetuptable(locked);
+    pfree(zones);
+    return array;
+}
+
+// Removes all of the user's rows; returns how many.
+static int64 drop_user_rows(text *user_id)
+{
+    int64 removed = 0;
+    uint64 locked;
+    // A push that creates a new zone meanwhile is not waited for: if it
+    // commits before the next round's lock, that round removes its zone as
+    // well; if later, its zone is whole (row, records, ops), as if the push
+    // had come after drop_user.
+    do {
+        CHECK_FOR_INTERRUPTS();
+        ArrayType *zones = lock_zones_of(user_id, &locked);
+        Datum values[2] = {PointerGetDatum(user_id), PointerGetDatum(zones)};
+        spi_run(drop_locked_zones, values, nullptr, false, SPI_OK_SELECT);
+        removed += spi_int64(0, 1);
+        SPI_freetuptable(SPI_tuptable);
+        pfree(zones);
+    } while (locked > 0);
+    Datum key[1] = {PointerGetDatum(user_id)};
+    spi_run(drop_user_account, key, nullptr, false, SPI_OK_SELECT);
+    removed += spi_int64(0, 1);
+    SPI_freetuptable(SPI_tuptable);
+    return removed;
+}
 
 static TimestampTz now_minus(Interval *age)
 {
@@ -137,9 +203,7 @@ Datum credsync_drop_user(PG_FUNCTION_ARGS)
 {
     text *user_id = user_id_arg(fcinfo, 0);
     spi_connect();
-    Datum values[1] = {PointerGetDatum(user_id)};
-    spi_run(drop_user_rows, values, nullptr, false, SPI_OK_SELECT);
-    int64 removed = spi_int64(0, 1);
+    int64 removed = drop_user_rows(user_id);
     SPI_finish();
     if (removed > 0)
         notify_tokens_changed();  // its tokens may be gone
