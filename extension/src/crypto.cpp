@@ -2,33 +2,7 @@
 
 #include <openssl/evp.h>
 
-#include <new>
-
 namespace credsync {
-
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new())
-{
-    if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX *>(ctx_), EVP_sha256(), nullptr) != 1)
-        throw std::bad_alloc();
-}
-
-Sha256::~Sha256()
-{
-    EVP_MD_CTX_free(static_cast<EVP_MD_CTX *>(ctx_));
-}
-
-void Sha256::update(const void *data, size_t len)
-{
-    if (EVP_DigestUpdate(static_cast<EVP_MD_CTX *>(ctx_), data, len) != 1)
-        throw std::bad_alloc();
-}
-
-void Sha256::finish(uint8_t out[kSha256Bytes])
-{
-    unsigned int n = 0;
-    if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX *>(ctx_), out, &n) != 1 || n != kSha256Bytes)
-        throw std::bad_alloc();
-}
 
 // One context and one fetched SHA-256 implementation per backend: OpenSSL 3's
 // one-shot EVP_Digest() looks the algorithm up and allocates a context on
@@ -37,17 +11,46 @@ void Sha256::finish(uint8_t out[kSha256Bytes])
 static EVP_MD *sha256_md = nullptr;
 static EVP_MD_CTX *sha256_ctx = nullptr;
 
+static EVP_MD_CTX *incremental_ctx = nullptr;
+
+static bool fetch_sha256()
+{
+    if (sha256_md == nullptr)
+        sha256_md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return sha256_md != nullptr;
+}
+
 bool sha256(const void *data, size_t len, uint8_t out[kSha256Bytes])
 {
     if (sha256_ctx == nullptr) {
-        sha256_md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-        sha256_ctx = sha256_md ? EVP_MD_CTX_new() : nullptr;
+        sha256_ctx = fetch_sha256() ? EVP_MD_CTX_new() : nullptr;
         if (sha256_ctx == nullptr)
             return false;
     }
     unsigned int n = 0;
     return EVP_DigestInit_ex(sha256_ctx, sha256_md, nullptr) == 1 && EVP_DigestUpdate(sha256_ctx, data, len) == 1 &&
            EVP_DigestFinal_ex(sha256_ctx, out, &n) == 1 && n == kSha256Bytes;
+}
+
+bool sha256_begin()
+{
+    if (incremental_ctx == nullptr) {
+        incremental_ctx = fetch_sha256() ? EVP_MD_CTX_new() : nullptr;
+        if (incremental_ctx == nullptr)
+            return false;
+    }
+    return EVP_DigestInit_ex(incremental_ctx, sha256_md, nullptr) == 1;
+}
+
+bool sha256_add(const void *data, size_t len)
+{
+    return EVP_DigestUpdate(incremental_ctx, data, len) == 1;
+}
+
+bool sha256_end(uint8_t out[kSha256Bytes])
+{
+    unsigned int n = 0;
+    return EVP_DigestFinal_ex(incremental_ctx, out, &n) == 1 && n == kSha256Bytes;
 }
 
 bool hmac_key_init(HmacKey *hmac, const uint8_t *key, size_t key_len)

@@ -8,19 +8,14 @@ namespace credsync {
 
 constexpr size_t kSha256Bytes = 32;
 
-// Incremental SHA-256 for fingerprints built from several pieces.
-class Sha256 {
-public:
-    Sha256();
-    ~Sha256();
-    Sha256(const Sha256 &) = delete;
-    Sha256 &operator=(const Sha256 &) = delete;
-    void update(const void *data, size_t len);
-    void finish(uint8_t out[kSha256Bytes]);
-
-private:
-    void *ctx_;  // EVP_MD_CTX *
-};
+// Incremental SHA-256 for fingerprints built from many pieces, on one
+// per-backend context: plain functions without a destructor, so the caller
+// may check for interrupts (and so longjmp) between pieces. An unfinished
+// hash is simply started over by the next sha256_begin(). Each returns false
+// only if OpenSSL fails (out of memory).
+bool sha256_begin();
+bool sha256_add(const void *data, size_t len);
+bool sha256_end(uint8_t out[kSha256Bytes]);
 
 // One-shot SHA-256; false only if OpenSSL fails (out of memory).
 bool sha256(const void *data, size_t len, uint8_t out[kSha256Bytes]);

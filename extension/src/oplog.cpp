@@ -1,32 +1,29 @@
 #include "oplog.h"
 
 #include "errors.h"
-#include "guard.h"
 
 namespace credsync {
 
 void request_fingerprint(const PushRequest &request, uint8_t out[kSha256Bytes])
 {
-    run_guarded("op id fingerprint", [&] {
-        Sha256 hash;
-        static const char version[] = "credsync push v1";
-        hash.update(version, sizeof version);
-        for (int i = 0; i < request.count; i++) {
-            const PushRecord &r = request.records[i];
-            uint8_t flags = (r.item_given ? 1 : 0) | (r.blob ? 2 : 0) | (r.has_if_match ? 4 : 0);
-            hash.update(&flags, 1);
-            if (r.item_given)
-                hash.update(r.item.data, UUID_LEN);
-            if (r.blob) {
-                uint64_t len = VARSIZE_ANY_EXHDR(r.blob);
-                hash.update(&len, sizeof len);
-                hash.update(VARDATA_ANY(r.blob), len);
-            }
-            if (r.has_if_match)
-                hash.update(&r.if_match, sizeof r.if_match);
+    static const char version[] = "credsync push v1";
+    bool ok = sha256_begin() && sha256_add(version, sizeof version);
+    for (int i = 0; ok && i < request.count; i++) {
+        CHECK_FOR_INTERRUPTS();  // up to credsync.max_batch_records blobs
+        const PushRecord &r = request.records[i];
+        uint8_t flags = (r.item_given ? 1 : 0) | (r.blob ? 2 : 0) | (r.has_if_match ? 4 : 0);
+        ok = sha256_add(&flags, 1);
+        if (ok && r.item_given)
+            ok = sha256_add(r.item.data, UUID_LEN);
+        if (ok && r.blob) {
+            uint64_t len = VARSIZE_ANY_EXHDR(r.blob);
+            ok = sha256_add(&len, sizeof len) && sha256_add(VARDATA_ANY(r.blob), len);
         }
-        hash.finish(out);
-    });
+        if (ok && r.has_if_match)
+            ok = sha256_add(&r.if_match, sizeof r.if_match);
+    }
+    if (!ok || !sha256_end(out))
+        elog(ERROR, "credsync: SHA-256 failed");
 }
 
 PushResult replay_op(const PushRequest &request, const uint8_t fingerprint[kSha256Bytes], bytea *stored,

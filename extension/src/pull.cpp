@@ -117,6 +117,7 @@ static PageCut cut_page(const PageRequest &q, const SPITupleTable *page, uint64 
     uint64 in_page = Min(rows, static_cast<uint64>(q.max_records));
     int64 bytes = 0;
     for (; cut.send < in_page; cut.send++) {
+        CHECK_FOR_INTERRUPTS();
         bool isnull;
         Datum blob = spi_value(page, cut.send, 4, &isnull);
         // the blob's own length: stored, it may be compressed or out of line

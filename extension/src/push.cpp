@@ -44,6 +44,7 @@ static void generate_missing_items(PushRequest &request)
         elog(ERROR, "credsync: could not generate random item ids");
     const uint8_t *next = random;
     for (int i = 0; i < request.count; i++) {
+        CHECK_FOR_INTERRUPTS();  // up to credsync.max_batch_records
         if (request.records[i].item_given)
             continue;
         uint8_t *id = request.records[i].item.data;
@@ -64,9 +65,11 @@ static bool has_duplicate_items(const PushRequest &request)
 {
     pg_uuid_t *given = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t) * request.count));
     int n = 0;
-    for (int i = 0; i < request.count; i++)
+    for (int i = 0; i < request.count; i++) {
+        CHECK_FOR_INTERRUPTS();  // up to credsync.max_batch_records
         if (request.records[i].item_given)
             given[n++] = request.records[i].item;
+    }
     bool duplicate = false;
     run_guarded("duplicate item check", [&] {
         std::sort(given, given + n, uuid_less);
@@ -85,6 +88,7 @@ static void prepare(PushRequest &request)
         raise_with_detail(kTooLarge, psprintf("max_batch_records=%d", settings.max_batch_records),
                           "the push has more records than credsync.max_batch_records");
     for (int i = 0; i < request.count; i++) {
+        CHECK_FOR_INTERRUPTS();  // up to credsync.max_batch_records
         PushRecord &r = request.records[i];
         if (!r.item_given && r.blob == nullptr)
             raise_bad_argument(request.item_argument, "a delete needs an item id");
@@ -256,8 +260,12 @@ static void read_others_and_quota(PushTables &t, const ZoneColumns &zc, const Pu
     others->bytes = others->items = 0;
     IndexScanDesc scan = begin_key_scan(t.zones, user, 1, snapshot);
     while (next_row(scan, t.zones)) {
+        CHECK_FOR_INTERRUPTS();  // the user's zones: no limit
         bool isnull;
-        text *zone = DatumGetTextPP(column_value(t.zones.scanned, zc.zone, &isnull));
+        Datum zone_datum = column_value(t.zones.scanned, zc.zone, &isnull);
+        if (isnull)
+            elog(ERROR, "credsync: a zone row has no zone");
+        text *zone = DatumGetTextPP(zone_datum);
         if (VARSIZE_ANY_EXHDR(zone) == VARSIZE_ANY_EXHDR(request.zone) &&
             memcmp(VARDATA_ANY(zone), VARDATA_ANY(request.zone), VARSIZE_ANY_EXHDR(zone)) == 0)
             continue;
@@ -342,8 +350,11 @@ static void read_zone(PushTables &t, const ZoneColumns &c, int64 *gencount, Dige
 {
     bool isnull;
     *gencount = column_int64(t.zones.found, c.gencount);
-    bytea *stored = DatumGetByteaPP(column_value(t.zones.found, c.digest, &isnull));
-    if (isnull || VARSIZE_ANY_EXHDR(stored) != kDigestBytes)
+    Datum digest_datum = column_value(t.zones.found, c.digest, &isnull);
+    if (isnull)
+        elog(ERROR, "credsync: the stored zone digest is NULL");
+    bytea *stored = DatumGetByteaPP(digest_datum);
+    if (VARSIZE_ANY_EXHDR(stored) != kDigestBytes)
         elog(ERROR, "credsync: stored zone digest has the wrong size");
     memcpy(digest->bytes, VARDATA_ANY(stored), kDigestBytes);
     usage->bytes = column_int64(t.zones.found, c.bytes);
@@ -354,11 +365,14 @@ static void read_zone(PushTables &t, const ZoneColumns &c, int64 *gencount, Dige
 static PushResult replay(PushTables &t, const PushRequest &request, const uint8_t fingerprint[kSha256Bytes])
 {
     OpColumns c = op_columns(t.ops);
-    bool isnull;
-    bytea *stored = DatumGetByteaPP(column_value(t.ops.found, c.request_sha256, &isnull));
-    ArrayType *items = DatumGetArrayTypeP(column_value(t.ops.found, c.items, &isnull));
-    ArrayType *gencounts = DatumGetArrayTypeP(column_value(t.ops.found, c.gencounts, &isnull));
-    return replay_op(request, fingerprint, stored, items, gencounts);
+    bool sha_null, items_null, gencounts_null;
+    Datum sha = column_value(t.ops.found, c.request_sha256, &sha_null);
+    Datum items = column_value(t.ops.found, c.items, &items_null);
+    Datum gencounts = column_value(t.ops.found, c.gencounts, &gencounts_null);
+    if (sha_null || items_null || gencounts_null)
+        elog(ERROR, "credsync: a remembered op id has NULL columns");
+    return replay_op(request, fingerprint, DatumGetByteaPP(sha), DatumGetArrayTypeP(items),
+                     DatumGetArrayTypeP(gencounts));
 }
 
 PushResult execute_push(PushRequest &request)
@@ -410,6 +424,7 @@ PushResult execute_push(PushRequest &request)
     appendStringInfoChar(&conflicts, '[');
     bool conflicted = false;
     for (int i = 0; i < request.count; i++) {
+        CHECK_FOR_INTERRUPTS();  // up to credsync.max_batch_records
         const PushRecord &r = request.records[i];
         // An id generated for this push is new: no version to look for (the
         // primary key would still refuse a duplicate).
@@ -446,8 +461,10 @@ PushResult execute_push(PushRequest &request)
     // 2. write the records, the op id, the zone's counter and aggregates
     t.estate->es_output_cid = GetCurrentCommandId(true);
     TimestampTz now = GetCurrentTransactionStartTimestamp();  // now(), as the SQL functions use
-    for (int i = 0; i < request.count; i++)
+    for (int i = 0; i < request.count; i++) {
+        CHECK_FOR_INTERRUPTS();  // up to credsync.max_batch_records
         write_record(t, rc, request, request.records[i], first + i, old[i], where[i], now);
+    }
     if (request.has_op_id)
         remember_op(t, request, fingerprint, first, now);
     store_zone(t, zc, last, digest, after);

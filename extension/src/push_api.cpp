@@ -99,6 +99,7 @@ Datum credsync_sync_push_many(PG_FUNCTION_ARGS)
     request.count = blobs.count;
     request.records = static_cast<PushRecord *>(palloc0(sizeof(PushRecord) * Max(blobs.count, 1)));
     for (int i = 0; i < blobs.count; i++) {
+        CHECK_FOR_INTERRUPTS();  // the arrays' length is checked later (CS413)
         PushRecord &r = request.records[i];
         r.blob = blobs.nulls[i] ? nullptr : DatumGetByteaPP(blobs.values[i]);
         r.item_given = items.count >= 0 && !items.nulls[i];

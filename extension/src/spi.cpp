@@ -30,6 +30,14 @@ uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool rea
     return SPI_processed;
 }
 
+Portal spi_cursor_open(Statement &stmt, const Datum *values, const char *nulls, bool read_only)
+{
+    Portal portal = SPI_cursor_open(nullptr, prepared(stmt), const_cast<Datum *>(values), nulls, read_only);
+    if (portal == nullptr)
+        elog(ERROR, "credsync: SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+    return portal;
+}
+
 Datum spi_value(const SPITupleTable *table, uint64 row, int col, bool *isnull)
 {
     return SPI_getbinval(table->vals[row], table->tupdesc, col, isnull);
@@ -52,11 +60,23 @@ int64 spi_int64(uint64 row, int col)
     return spi_int64(SPI_tuptable, row, col);
 }
 
-bool spi_bool(uint64 row, int col)
+int32 spi_int32(const SPITupleTable *table, uint64 row, int col)
 {
     bool isnull;
-    Datum d = spi_value(row, col, &isnull);
+    Datum d = spi_value(table, row, col, &isnull);
+    return isnull ? 0 : DatumGetInt32(d);
+}
+
+bool spi_bool(const SPITupleTable *table, uint64 row, int col)
+{
+    bool isnull;
+    Datum d = spi_value(table, row, col, &isnull);
     return isnull ? false : DatumGetBool(d);
+}
+
+bool spi_bool(uint64 row, int col)
+{
+    return spi_bool(SPI_tuptable, row, col);
 }
 
 bytea *bytes_as_bytea(const uint8_t *bytes, size_t len)
@@ -75,6 +95,7 @@ void spi_rows_to_result(ReturnSetInfo *rsinfo, const SPITupleTable *table, uint6
     for (int col = columns; col < width; col++)
         nulls[col] = true;
     for (uint64 row = 0; row < rows; row++) {
+        CHECK_FOR_INTERRUPTS();  // as many rows as a user has zones, or a pull page
         for (int col = 0; col < columns; col++)
             values[col] = spi_value(table, row, col + 1, &nulls[col]);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

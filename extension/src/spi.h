@@ -23,13 +23,19 @@ void spi_connect();
 uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected,
                long max_rows = 0);
 
+// A cursor over the statement's rows (SPI must be connected); read them
+// with SPI_cursor_fetch and close it with SPI_cursor_close.
+Portal spi_cursor_open(Statement &stmt, const Datum *values, const char *nulls, bool read_only);
+
 // Column `col` (1-based) of row `row` of SPI_tuptable, or of `table` (an
 // earlier result, kept until SPI_finish).
 Datum spi_value(uint64 row, int col, bool *isnull);
 Datum spi_value(const SPITupleTable *table, uint64 row, int col, bool *isnull);
 int64 spi_int64(uint64 row, int col);   // NULL reads as 0
 int64 spi_int64(const SPITupleTable *table, uint64 row, int col);
+int32 spi_int32(const SPITupleTable *table, uint64 row, int col);  // NULL reads as 0
 bool spi_bool(uint64 row, int col);      // NULL reads as false
+bool spi_bool(const SPITupleTable *table, uint64 row, int col);
 
 // A palloc'd bytea holding a copy of `len` bytes.
 bytea *bytes_as_bytea(const uint8_t *bytes, size_t len);

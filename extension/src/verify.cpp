@@ -37,19 +37,24 @@ Datum credsync_verify_zone(PG_FUNCTION_ARGS)
     memset(digest.bytes, 0, kDigestBytes);
     int64 items = 0, bytes = 0, max_gencount = 0;
     uint64 rows = spi_run(zone_records, key, nullptr, true, SPI_OK_SELECT);
+    const SPITupleTable *records = SPI_tuptable;
     for (uint64 row = 0; row < rows; row++) {
+        CHECK_FOR_INTERRUPTS();  // the whole zone
         bool isnull;
-        pg_uuid_t *item = DatumGetUUIDP(spi_value(row, 1, &isnull));
-        int64 gencount = spi_int64(row, 2);
+        Datum item_datum = spi_value(records, row, 1, &isnull);
+        if (isnull)
+            elog(ERROR, "credsync: a record has no item id");
+        pg_uuid_t *item = DatumGetUUIDP(item_datum);
+        int64 gencount = spi_int64(records, row, 2);
         max_gencount = Max(max_gencount, gencount);
-        if (spi_bool(row, 3))
+        if (spi_bool(records, row, 3))
             continue;
         uint8_t term[kDigestBytes];
         if (!record_term(item->data, gencount, term))
             elog(ERROR, "credsync: SHA-256 failed");
         digest.add(term);
         items += 1;
-        bytes += spi_int64(row, 4);
+        bytes += spi_int32(records, row, 4);  // octet_length() is an int4
     }
 
     int64 stored_gencount = 0, stored_items = 0, stored_bytes = 0;
@@ -57,9 +62,14 @@ Datum credsync_verify_zone(PG_FUNCTION_ARGS)
     if (spi_run(stored_aggregates, key, nullptr, true, SPI_OK_SELECT) == 1) {
         bool isnull;
         stored_gencount = spi_int64(0, 1);
-        bytea *stored = DatumGetByteaPP(spi_value(0, 2, &isnull));
-        digest_matches = VARSIZE_ANY_EXHDR(stored) == kDigestBytes &&
-                         memcmp(VARDATA_ANY(stored), digest.bytes, kDigestBytes) == 0;
+        Datum stored_digest = spi_value(0, 2, &isnull);
+        if (isnull) {
+            digest_matches = false;  // a damaged row: it cannot match
+        } else {
+            bytea *stored = DatumGetByteaPP(stored_digest);
+            digest_matches = VARSIZE_ANY_EXHDR(stored) == kDigestBytes &&
+                             memcmp(VARDATA_ANY(stored), digest.bytes, kDigestBytes) == 0;
+        }
         stored_items = spi_int64(0, 3);
         stored_bytes = spi_int64(0, 4);
     } else {
