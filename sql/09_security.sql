@@ -1,6 +1,8 @@
 -- Safe to install: no PUBLIC privileges on tables or functions, pinned
 -- search_path and SECURITY DEFINER on every function, config dump on every
--- data table.
+-- data table. The one procedure, compact_batched, commits, so it can have
+-- neither (PostgreSQL refuses COMMIT there); it switches to its owner and
+-- that search_path itself for each batch (14_compact_batched).
 SELECT c.relname, c.relacl
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'credsync' AND c.relkind = 'r' ORDER BY 1;

@@ -1,4 +1,4 @@
-// Administrator functions: set_quota, compact, drop_user.
+// Administrator functions: set_quota, drop_user (compaction: compact.cpp).
 #include "errors.h"
 #include "settings.h"
 #include "notify.h"
@@ -14,37 +14,6 @@ static Statement upsert_quota = {
 
 static Statement delete_quota = {
     "DELETE FROM credsync.quotas WHERE user_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}, nullptr};
-
-// Zones with tombstones older than the cutoff, in key order: compact() locks
-// them one by one in this order, so two compactions cannot deadlock, and a
-// push (which locks one zone) only ever waits for one zone's compaction.
-static Statement zones_to_compact = {
-    "SELECT DISTINCT user_id, zone FROM credsync.records"
-    " WHERE deleted AND written_at OPERATOR(pg_catalog.<) $1"
-    " ORDER BY user_id, zone",
-    1, {TIMESTAMPTZOID}, nullptr};
-
-static Statement lock_zone = {
-    "SELECT 1 FROM credsync.zones"
-    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2 FOR UPDATE",
-    2, {TEXTOID, TEXTOID}, nullptr};
-
-static Statement compact_zone = {
-    "WITH removed AS ("
-    "  DELETE FROM credsync.records"
-    "   WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
-    "     AND deleted AND written_at OPERATOR(pg_catalog.<) $3"
-    "  RETURNING gencount),"
-    " raised AS ("
-    "  UPDATE credsync.zones"
-    "     SET horizon = pg_catalog.int8larger(horizon, (SELECT pg_catalog.max(gencount) FROM removed))"
-    "   WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
-    "     AND EXISTS (SELECT FROM removed))"
-    " SELECT pg_catalog.count(*) FROM removed",
-    3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}, nullptr};
-
-static Statement forget_ops = {
-    "DELETE FROM credsync.ops WHERE created_at OPERATOR(pg_catalog.<) $1", 1, {TIMESTAMPTZOID}, nullptr};
 
 // drop_user first locks the user's zones, in key order (compact's order),
 // waiting for any push that holds one. Only then does it delete, in a new
@@ -124,19 +93,6 @@ static int64 drop_user_rows(text *user_id)
     return removed;
 }
 
-static TimestampTz now_minus(Interval *age)
-{
-    return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-                                                   TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-                                                   PointerGetDatum(age)));
-}
-
-static bool interval_negative(Interval *span)
-{
-    Interval zero = {0, 0, 0};
-    return DatumGetBool(DirectFunctionCall2(interval_lt, PointerGetDatum(span), PointerGetDatum(&zero)));
-}
-
 }  // namespace credsync
 
 using namespace credsync;
@@ -163,39 +119,6 @@ Datum credsync_set_quota(PG_FUNCTION_ARGS)
     }
     SPI_finish();
     PG_RETURN_VOID();
-}
-
-PG_FUNCTION_INFO_V1(credsync_compact);
-Datum credsync_compact(PG_FUNCTION_ARGS)
-{
-    Interval *keep = PG_GETARG_INTERVAL_P(0);
-    if (PG_ARGISNULL(0))
-        raise_bad_argument("keep", "keep must not be NULL");
-    if (interval_negative(keep))
-        raise_bad_argument("keep", "keep must not be negative");
-    TimestampTz tombstone_cutoff = now_minus(keep);
-    // Op ids are kept for the larger of keep and credsync.op_retention.
-    Interval retention = {static_cast<TimeOffset>(settings.op_retention_seconds) * USECS_PER_SEC, 0, 0};
-    TimestampTz op_cutoff = Min(tombstone_cutoff, now_minus(&retention));
-
-    spi_connect();
-    Datum cutoff[1] = {TimestampTzGetDatum(tombstone_cutoff)};
-    uint64 zone_count = spi_run(zones_to_compact, cutoff, nullptr, false, SPI_OK_SELECT);
-    SPITupleTable *zones = SPI_tuptable;
-    int64 removed = 0;
-    for (uint64 i = 0; i < zone_count; i++) {
-        bool isnull;
-        Datum key[3] = {SPI_getbinval(zones->vals[i], zones->tupdesc, 1, &isnull),
-                        SPI_getbinval(zones->vals[i], zones->tupdesc, 2, &isnull),
-                        TimestampTzGetDatum(tombstone_cutoff)};
-        spi_run(lock_zone, key, nullptr, false, SPI_OK_SELECT);
-        spi_run(compact_zone, key, nullptr, false, SPI_OK_SELECT);
-        removed += spi_int64(0, 1);
-    }
-    Datum op_values[1] = {TimestampTzGetDatum(op_cutoff)};
-    removed += static_cast<int64>(spi_run(forget_ops, op_values, nullptr, false, SPI_OK_DELETE));
-    SPI_finish();
-    PG_RETURN_INT64(removed);
 }
 
 PG_FUNCTION_INFO_V1(credsync_drop_user);

@@ -1,6 +1,7 @@
 // Bearer tokens: "cs_" followed by 64 hex digits (32 random bytes). Only
 // the token's SHA-256 is stored, so a leaked table does not leak tokens.
 #include "crypto.h"
+#include "errors.h"
 #include "notify.h"
 #include "spi.h"
 #include "validate.h"
@@ -31,6 +32,23 @@ static bytea *token_hash(text *token)
     if (!sha256(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), reinterpret_cast<uint8_t *>(VARDATA(hash))))
         elog(ERROR, "credsync: SHA-256 failed");
     return hash;
+}
+
+// The user of the live token with this SHA-256 (a bytea), or nullptr;
+// allocated in the caller's memory context.
+static text *user_of_token_hash(Datum hash)
+{
+    spi_connect();
+    Datum values[1] = {hash};
+    text *user_id = nullptr;
+    if (spi_run(lookup, values, nullptr, true, SPI_OK_SELECT) == 1) {
+        bool isnull;
+        Datum d = spi_value(0, 1, &isnull);
+        if (!isnull)
+            user_id = DatumGetTextPP(SPI_datumTransfer(d, false, -1));
+    }
+    SPI_finish();
+    return user_id;
 }
 
 }  // namespace credsync
@@ -79,15 +97,23 @@ Datum credsync_token_user(PG_FUNCTION_ARGS)
 {
     if (PG_ARGISNULL(0))
         PG_RETURN_NULL();
-    spi_connect();
-    Datum values[1] = {PointerGetDatum(token_hash(PG_GETARG_TEXT_PP(0)))};
-    text *user_id = nullptr;
-    if (spi_run(lookup, values, nullptr, true, SPI_OK_SELECT) == 1) {
-        bool isnull;
-        Datum d = spi_value(0, 1, &isnull);
-        user_id = DatumGetTextPP(SPI_datumTransfer(d, false, -1));
-    }
-    SPI_finish();
+    text *user_id = user_of_token_hash(PointerGetDatum(token_hash(PG_GETARG_TEXT_PP(0))));
+    if (user_id == nullptr)
+        PG_RETURN_NULL();
+    PG_RETURN_TEXT_P(user_id);
+}
+
+// token_user_hash(token_sha256) (1.3): token_user for a token the caller
+// has hashed, so the token itself never reaches the server.
+PG_FUNCTION_INFO_V1(credsync_token_user_hash);
+Datum credsync_token_user_hash(PG_FUNCTION_ARGS)
+{
+    if (PG_ARGISNULL(0))
+        PG_RETURN_NULL();
+    bytea *hash = PG_GETARG_BYTEA_PP(0);
+    if (VARSIZE_ANY_EXHDR(hash) != kSha256Bytes)
+        raise_bad_argument("token_sha256", "token_sha256 must be the 32 bytes of a token's SHA-256");
+    text *user_id = user_of_token_hash(PointerGetDatum(hash));
     if (user_id == nullptr)
         PG_RETURN_NULL();
     PG_RETURN_TEXT_P(user_id);

@@ -19,10 +19,11 @@ report() {  # turn pg_regress lines "test x ... ok" into ok/not ok lines
 }
 make -s installcheck ISOLATION= >build/regress/run.log 2>&1
 report build/regress/run.log regress
-[ -f build/regress/regression.diffs ] && head -c 20000 build/regress/regression.diffs
+# (a newline after the cut, so the next ok/not ok line starts a line)
+[ -f build/regress/regression.diffs ] && { head -c 20000 build/regress/regression.diffs; echo; }
 if [ -n "$(ls test/specs/*.spec 2>/dev/null)" ]; then
     make -s installcheck REGRESS= >build/isolation/run.log 2>&1
     report build/isolation/run.log isolation
-    [ -f build/isolation/regression.diffs ] && head -c 20000 build/isolation/regression.diffs
+    [ -f build/isolation/regression.diffs ] && { head -c 20000 build/isolation/regression.diffs; echo; }
 fi
 exit 0

@@ -1,0 +1,66 @@
+// The installation secret of a new database (the key of notify_key()).
+//
+// The 1.0 and 1.1 install scripts make it from two random UUIDs: 32 bytes,
+// but only 244 random bits (each UUID's version and variant bits are
+// fixed). The 1.2 -> 1.3 script replaces it with 32 bytes from the server's
+// CSPRNG when CREATE EXTENSION is what runs it. An existing database keeps
+// its secret: backends and listeners keep the notify keys derived from it,
+// and a change would silently break the match between them.
+#include "crypto.h"
+#include "spi.h"
+
+extern "C" {
+#include "access/transam.h"
+#include "access/xact.h"
+}
+
+namespace credsync {
+
+// Whether this transaction (or one of its subtransactions) inserted the
+// secret's row: CREATE EXTENSION, not ALTER EXTENSION UPDATE.
+static bool secret_made_by_this_transaction()
+{
+    if (SPI_execute("SELECT xmin FROM credsync.install_secret", true, 0) != SPI_OK_SELECT)
+        elog(ERROR, "credsync: could not read the installation secret");
+    if (SPI_processed != 1)
+        return false;
+    bool isnull;
+    Datum xmin = spi_value(0, 1, &isnull);
+    return !isnull && TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+}
+
+static void store_random_secret()
+{
+    uint8_t secret[kSha256Bytes];
+    if (!pg_strong_random(secret, sizeof secret))
+        elog(ERROR, "credsync: could not generate the installation secret");
+    Oid types[1] = {BYTEAOID};
+    Datum values[1] = {PointerGetDatum(bytes_as_bytea(secret, sizeof secret))};
+    explicit_bzero(secret, sizeof secret);
+    if (SPI_execute_with_args("UPDATE credsync.install_secret SET secret = $1", 1, types, values, nullptr, false,
+                              0) != SPI_OK_UPDATE ||
+        SPI_processed != 1)
+        elog(ERROR, "credsync: could not store the installation secret");
+    bytea *copy = reinterpret_cast<bytea *>(DatumGetPointer(values[0]));
+    explicit_bzero(VARDATA(copy), kSha256Bytes);
+}
+
+}  // namespace credsync
+
+using namespace credsync;
+
+extern "C" {
+
+// Used by credsync--1.2--1.3.sql only (the function is dropped again there).
+PG_FUNCTION_INFO_V1(credsync_renew_new_install_secret);
+Datum credsync_renew_new_install_secret(PG_FUNCTION_ARGS)
+{
+    spi_connect();
+    bool renew = secret_made_by_this_transaction();
+    if (renew)
+        store_random_secret();
+    SPI_finish();
+    PG_RETURN_BOOL(renew);
+}
+
+}  // extern "C"
