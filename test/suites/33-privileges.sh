@@ -6,7 +6,9 @@
 #    and still read no table;
 #  - grant_proxy('r') adds issue_token only;
 #  - grant_app / grant_proxy refuse PUBLIC and unknown roles;
-#  - every function runs with a pinned search_path.
+#  - every function runs with a pinned search_path; the one procedure
+#    (compact_batched, 1.3), which commits and so can have neither SECURITY
+#    DEFINER nor SET, is neither, and a role granted only it can run it.
 set -u
 cd "$CREDSYNC_ROOT"
 source test/lib/cluster.sh
@@ -27,8 +29,8 @@ as() {
 q "CREATE EXTENSION credsync" || { not_ok "create extension"; exit 1; }
 q "CREATE ROLE cs_nogrant; CREATE ROLE cs_app; CREATE ROLE cs_proxy" || { not_ok "create roles"; exit 1; }
 
-APP_FUNCS="notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zones token_user"
-ADMIN_FUNCS="compact drop_user grant_app grant_proxy issue_token revoke_token set_quota"
+APP_FUNCS="notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zones token_user token_user_hash"
+ADMIN_FUNCS="compact compact_batched drop_user grant_app grant_proxy issue_token revoke_token set_quota verify_zone"
 expected_all=$(tr ' ' '\n' <<<"$APP_FUNCS $ADMIN_FUNCS" | sort | tr '\n' ' ')
 funcs=$(q "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'credsync'::regnamespace")
 extra=$(comm -13 <(tr ' ' '\n' <<<"$expected_all" | grep . ) <(tr ' ' '\n' <<<"$funcs" | grep .) | tr '\n' ' ')
@@ -44,11 +46,17 @@ expect_eq "no function of credsync is executable by PUBLIC" "" \
     "$(q "SELECT string_agg(p.oid::regprocedure::text, ' ') FROM pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
           WHERE p.pronamespace = 'credsync'::regnamespace AND a.grantee = 0")"
 
-# Every function runs with a pinned search_path.
+# Every function runs with a pinned search_path. A procedure that commits
+# cannot carry SET or SECURITY DEFINER (PostgreSQL refuses COMMIT in it):
+# compact_batched sets both itself for each batch (sql/14_compact_batched).
 expect_eq "every credsync function has a pinned search_path (SET search_path = pg_catalog, pg_temp)" "" \
     "$(q "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg_proc p
-          WHERE p.pronamespace = 'credsync'::regnamespace
+          WHERE p.pronamespace = 'credsync'::regnamespace AND p.prokind <> 'p'
             AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)")"
+expect_eq "the only credsync procedure is compact_batched, neither SECURITY DEFINER nor with SET (so that it can commit)" \
+    "compact_batched false" \
+    "$(q "SELECT string_agg(p.proname || ' ' || (p.prosecdef OR p.proconfig IS NOT NULL), ' ') FROM pg_proc p
+          WHERE p.pronamespace = 'credsync'::regnamespace AND p.prokind = 'p'")"
 expect_eq "every SECURITY DEFINER function of credsync has a pinned search_path" "" \
     "$(q "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM pg_proc p
           WHERE p.pronamespace = 'credsync'::regnamespace AND p.prosecdef
@@ -89,11 +97,14 @@ APP_CALLS=(
     "SELECT * FROM credsync.sync_account('priv-u')"
     "SELECT credsync.notify_key('priv-u', 'z')"
     "SELECT credsync.token_user('nope')"
+    "SELECT credsync.token_user_hash(sha256('nope'::bytea))"
 )
 ADMIN_CALLS=(
     "SELECT credsync.revoke_token('nope')"
     "SELECT credsync.set_quota('priv-u', 1, 1)"
     "SELECT credsync.compact()"
+    "CALL credsync.compact_batched()"
+    "SELECT credsync.verify_zone('priv-u', 'z')"
     "SELECT credsync.drop_user('priv-u')"
     "SELECT credsync.grant_app('cs_nogrant')"
     "SELECT credsync.grant_proxy('cs_nogrant')"
@@ -133,6 +144,19 @@ expect_eq "grant_proxy: has no privilege on any credsync table" "" "$(readable c
 expect_eq "grant_proxy: issue_token works" "ok" "$(as cs_proxy "$ISSUE")"
 expect_eq "grant_proxy: every app function call works" "ok " "$(calls cs_proxy "${APP_CALLS[@]}")"
 expect_eq "grant_proxy: every other admin function call is refused (42501)" "42501 " "$(calls cs_proxy "${ADMIN_CALLS[@]}")"
+
+# --- a maintenance role granted just compact_batched (docs/operations.md)
+q "CREATE ROLE cs_maint; GRANT USAGE ON SCHEMA credsync TO cs_maint;
+   GRANT EXECUTE ON PROCEDURE credsync.compact_batched(interval, integer, bigint) TO cs_maint" >/dev/null ||
+    not_ok "grant compact_batched to cs_maint"
+expect_eq "maintenance role: executes compact_batched and nothing else" "compact_batched" "$(executable cs_maint)"
+expect_eq "maintenance role: CALL credsync.compact_batched() works (it runs each batch as the owner)" "ok" \
+    "$(as cs_maint "CALL credsync.compact_batched('0 seconds', 10)")"
+expect_eq "maintenance role: still has no privilege on any credsync table" "" "$(readable cs_maint)"
+expect_eq "maintenance role: every app function and other admin call is refused (42501)" "42501 " \
+    "$(calls cs_maint "${APP_CALLS[@]}" "SELECT credsync.compact()" "SELECT credsync.drop_user('priv-u')" "$ISSUE")"
+expect_eq "maintenance role: after its CALL, the session is itself again (current_user)" "cs_maint" \
+    "$(psql -X -A -t -q -c "SET ROLE cs_maint" -c "CALL credsync.compact_batched('0 seconds', 10)" -c "SELECT current_user" | tail -1)"
 
 # --- refusals
 for f in grant_app grant_proxy; do

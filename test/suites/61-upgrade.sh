@@ -6,7 +6,8 @@
 # Versions are discovered from extension/credsync--*.sql and default_version
 # from extension/credsync.control (CREDSYNC_EXTENSION_DIR overrides the
 # directory); the installed files must be the repository's (make install).
-# For each older version V with an install script:
+# For each older version V named by a script (1.2 has no install script of
+# its own: CREATE EXTENSION ... VERSION '1.2' runs 1.1 plus the update):
 #   database "upgraded": CREATE EXTENSION credsync VERSION 'V', the seed
 #     (pushes, updates, deletes, compaction, tokens, quotas, op ids, grant_app
 #     and grant_proxy), then ALTER EXTENSION credsync UPDATE TO default;
@@ -19,7 +20,9 @@
 # --binary-upgrade, which prints every member object); the same sequence of
 # calls (writes, errors, op id replays, compaction, drop_user, privileges,
 # NOTIFY payloads) gives the same answers on both; the upgraded database
-# continues counting where it stood.
+# continues counting where it stood; after grant_app/grant_proxy again the
+# app role can call what the update added (1.3: token_user_hash), and no
+# app or proxy role can CALL compact_batched.
 set -u
 cd "$CREDSYNC_ROOT"
 source test/lib/cluster.sh
@@ -84,10 +87,14 @@ cluster_env "$dir"
 q() { local db=$1; shift; psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 # Which older versions can reach default_version? (PostgreSQL's own answer.)
+# Every version named by a script: a version without an install script of
+# its own (1.2) is installed as the install script below it plus updates,
+# as CREATE EXTENSION credsync VERSION '1.2' does.
 q postgres -c "CREATE ROLE credsync_upg_app; CREATE ROLE credsync_upg_proxy" >/dev/null
 q postgres -c "CREATE DATABASE probe" >/dev/null
+versions=$(for v in "${installs[@]}" "${updates[@]}"; do tr ' ' '\n' <<<"${v//--/ }"; done | sort -u -V)
 olds=()
-for v in "${installs[@]}"; do
+for v in $versions; do
     [ "$v" = "$default" ] && continue
     path=$(q probe -c "SELECT path FROM pg_extension_update_paths('credsync') WHERE source = '$v' AND target = '$default'")
     if [ -n "$path" ]; then
@@ -103,6 +110,7 @@ if [ "$default" = 1.0 ]; then
 fi
 [[ " ${installs[*]} " == *" 1.0 "* ]] || not_ok "upgrade: the released 1.0 install script extension/credsync--1.0.sql is still shipped"
 [[ " ${olds[*]} " == *" 1.0 "* ]] || { not_ok "upgrade: default_version $default has no upgrade path from 1.0"; exit 1; }
+echo "# older versions to update from: ${olds[*]}"
 
 u() { printf '00000000-0000-0000-0000-%012d' "$1"; }
 
@@ -314,6 +322,8 @@ max_records 0	SELECT * FROM credsync.sync_pull('bob', 'default', 0, 0)
 page alice/passwords	SELECT * FROM credsync.sync_pull_page('alice', 'passwords', 0, 2, false, 3)
 page bob since 2 full	SELECT * FROM credsync.sync_pull_page('bob', 'default', 2, 1000, true)
 page ahead	SELECT * FROM credsync.sync_pull_page('bob', 'default', 100)
+token_user_hash unknown	SELECT credsync.token_user_hash(sha256('cs_unknown'::bytea))
+token_user_hash short	SELECT credsync.token_user_hash('\\x00')
 # compaction and admin
 compact	SELECT credsync.compact('0 seconds')
 verify alice/passwords	SELECT matches FROM credsync.verify_zone('alice', 'passwords')
@@ -324,6 +334,7 @@ SET ROLE credsync_upg_app
 app push	SELECT * FROM credsync.sync_push('dave', 'z', '\\x01', '$(u 71)')
 app state	SELECT gencount, items, bytes, horizon FROM credsync.sync_state('dave', 'z')
 app page	SELECT gencount, more FROM credsync.sync_pull_page('dave', 'z') LIMIT 1
+app token_user_hash	SELECT credsync.token_user_hash(sha256('cs_unknown'::bytea)) IS NULL
 app issue_token	SELECT credsync.issue_token('dave') IS NOT NULL
 app compact	SELECT credsync.compact()
 app set_quota	SELECT credsync.set_quota('dave', 1, 1)
@@ -454,9 +465,25 @@ for old in "${olds[@]}"; do
     expect_eq "$tag: replaying a seed op id after the update returns its original result" \
         "replay seed op 903: (8)" "$(grep '^replay seed op 903:' "$work/calls-up.out")"
     grep -q '^app issue_token: ERROR 42501' "$work/calls-up.out" && grep -q '^app push: (' "$work/calls-up.out" && grep -q '^app page: (' "$work/calls-up.out" &&
+        grep -q '^app token_user_hash: (t)' "$work/calls-up.out" &&
         grep -q '^proxy issue_token: (t)' "$work/calls-up.out" &&
         ok "$tag: roles granted before the update, granted again after it as documented, have exactly their privileges (app: app functions only; proxy: + issue_token)" ||
         not_ok "$tag: roles granted before the update keep exactly their privileges ($(grep -e '^app ' -e '^proxy ' "$work/calls-up.out" | tr '\n' ';'))"
+    # 1.3: the app role resolves a token by its SHA-256 once granted again;
+    # compact_batched (a procedure, CALL only) is the superuser's alone and
+    # gives the same answer on both databases.
+    expect_eq "$tag: the app role, granted again, resolves alice's token by its hash (token_user_hash)" "alice" \
+        "$(q "$up" -c "SET ROLE credsync_upg_app" -c "SELECT credsync.token_user_hash(sha256(convert_to('$tok_a', 'UTF8')))")"
+    expect_eq "$tag: the app and proxy roles cannot CALL compact_batched (42501)" "42501 42501" \
+        "$(for r in credsync_upg_app credsync_upg_proxy; do
+               psql -X -q -v VERBOSITY=sqlstate -d "$up" -c "SET ROLE $r" -c "CALL credsync.compact_batched('0 seconds')" 2>&1 |
+                   sed -nE 's/^ERROR: +//p'; done | tr '\n' ' ' | sed 's/ $//')"
+    q "$up" -c "SELECT credsync.sync_delete('alice', 'notes', '$(u 13)')" -c "SELECT credsync.sync_delete('bob', 'default', '$(u 25)')" \
+        -c "SELECT pg_sleep(0.01)" -c "CALL credsync.compact_batched('0 seconds', 1)" >"$work/batched-up.out" 2>&1
+    q "$fresh" -c "SELECT credsync.sync_delete('alice', 'notes', '$(u 13)')" -c "SELECT credsync.sync_delete('bob', 'default', '$(u 25)')" \
+        -c "SELECT pg_sleep(0.01)" -c "CALL credsync.compact_batched('0 seconds', 1)" >"$work/batched-fresh.out" 2>&1
+    check "$tag: CALL credsync.compact_batched answers the same on both ($(tail -1 "$work/batched-up.out") rows removed)" \
+        cmp -s "$work/batched-up.out" "$work/batched-fresh.out"
     reads "$up" "$tok_a" "$tok_b" | grep -v '^token ' >"$work/final-up.out"
     reads "$fresh" "$ftok_a" "$ftok_b" | grep -v '^token ' >"$work/final-fresh.out"
     check "$tag: final state of every zone and account is the same on both" cmp -s "$work/final-up.out" "$work/final-fresh.out"
