@@ -1,7 +1,5 @@
 #include "settings.h"
 
-#include "notifier.h"
-
 namespace credsync {
 
 Settings settings = {
@@ -45,15 +43,3 @@ void define_settings()
 }
 
 }  // namespace credsync
-
-extern "C" {
-PG_MODULE_MAGIC;
-
-void _PG_init(void);
-void _PG_init(void)
-{
-    credsync::define_settings();
-    if (process_shared_preload_libraries_in_progress)
-        credsync::notifier_request_shared_memory();
-}
-}
