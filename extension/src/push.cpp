@@ -217,8 +217,10 @@ static OpColumns op_columns(const Table &t)
 
 // Takes the zone's row lock, creating the zone on its first push. The lock
 // is held to the end of the transaction: the zone's writers queue here, so
-// gencounts are allocated in commit order.
-static void lock_zone(PushTables &t, const PushRequest &request)
+// gencounts are allocated in commit order. (compact.cpp's
+// lock_zone_for_update takes the same lock through SQL, for a zone that
+// exists.)
+static void lock_or_create_zone(PushTables &t, const PushRequest &request)
 {
     Datum key[2] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone)};
     for (int attempt = 0; !lock_by_key(t.zones, key); attempt++) {
@@ -393,7 +395,7 @@ PushResult execute_push(PushRequest &request)
     spi_connect();
     PushTables t;
     open_push_tables(&t);
-    lock_zone(t, request);
+    lock_or_create_zone(t, request);
     if (request.has_op_id) {
         Datum op_key[3] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),
                            UUIDPGetDatum(&request.op_id)};
