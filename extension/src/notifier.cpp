@@ -7,10 +7,13 @@ extern "C" {
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/pmsignal.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 }
 
 namespace credsync {
@@ -23,6 +26,13 @@ namespace credsync {
 // fills them in after its commit (or marks them skipped if the commit
 // failed). The worker sends entries from the tail and waits at a reserved
 // one. Everything in a slot is guarded by the one LWLock.
+//
+// A slot is given back (its database set to InvalidOid) when it has neither
+// a worker nor entries. Nothing else may end a slot's life while it holds
+// entries of a live database: they would be lost, or a new slot's worker
+// would send later payloads before them. So a worker that dies with entries
+// left asks for a successor, and a database that finds no slot reclaims the
+// ones nobody can use any more (see reclaim_slots()).
 
 constexpr int kDatabases = 8;
 constexpr uint64 kRingEntries = 4096;
@@ -34,6 +44,8 @@ constexpr int kIdleExitMs = 2000;    // frees the database for DROP DATABASE
 // which cost a single-client push about 8% of its time.
 constexpr int kPollMs = 2;
 constexpr int kPollWindowMs = 200;
+// A start not retried sooner than this; a registered worker that has not
+// taken its slot after this long is taken to have failed.
 constexpr int kStartRetryMs = 10000;
 constexpr char kName[] = "credsync notifier";
 
@@ -49,7 +61,8 @@ struct DatabaseSlot {
     pid_t worker_pid;                // 0: no worker is serving the slot
     Latch *worker_latch;
     bool worker_polling;             // no need to wake the worker
-    TimestampTz start_requested_at;  // 0: nobody is starting a worker
+    bool starting;                   // a worker was registered and has not taken the slot yet
+    TimestampTz start_requested_at;  // the last start request; 0: none since the last worker
     uint64 head;                     // entries [tail, head) are in use
     uint64 tail;
     Entry ring[kRingEntries];
@@ -106,13 +119,57 @@ static void clear_worker(DatabaseSlot &slot)
     slot.worker_pid = 0;
     slot.worker_latch = nullptr;
     slot.worker_polling = false;
+    slot.starting = false;
     slot.start_requested_at = 0;
     if (slot.head == slot.tail)
         slot.database = InvalidOid;
 }
 
-// The database's slot, claiming a free one if it has none. Lock held.
-static int slot_for(Oid database)
+// A worker registered less than kStartRetryMs ago may still take the slot.
+// Lock held.
+static bool start_pending(const DatabaseSlot &slot, TimestampTz now)
+{
+    return slot.starting && !TimestampDifferenceExceeds(slot.start_requested_at, now, kStartRetryMs);
+}
+
+// Records a start request if none was made in the last kStartRetryMs (so
+// that a database whose workers cannot start, max_worker_processes being
+// reached, does not try on every push). The caller then calls
+// request_worker() after releasing the lock. Lock held.
+static bool mark_start(DatabaseSlot &slot, TimestampTz now)
+{
+    if (slot.worker_pid != 0 || start_pending(slot, now))
+        return false;
+    if (slot.start_requested_at != 0 && !TimestampDifferenceExceeds(slot.start_requested_at, now, kStartRetryMs))
+        return false;
+    slot.starting = true;
+    slot.start_requested_at = now;
+    return true;
+}
+
+// A worker whose process is gone without clearing the slot. Its exit
+// callback normally clears it (and a crash resets shared memory), so this
+// is a safety net. Lock held; takes ProcArrayLock, which is never held
+// while waiting for ours.
+static void forget_dead_worker(DatabaseSlot &slot)
+{
+    if (slot.worker_pid != 0 && BackendPidGetProc(slot.worker_pid) == nullptr)
+        clear_worker(slot);
+}
+
+static void claim(DatabaseSlot &slot, Oid database)
+{
+    slot.head = slot.tail = 0;
+    clear_worker(slot);
+    slot.database = database;
+}
+
+// The database's slot, claiming a free one if it has none, or else one that
+// has no worker, no worker starting and no entries (its database's pushes
+// find no slot and NOTIFY themselves until one is free; a worker still on
+// its way to the old database sees the slot is not its own and leaves).
+// -1 if there is none. Lock held.
+static int slot_for(Oid database, TimestampTz now)
 {
     int free_slot = -1;
     for (int i = 0; i < kDatabases; i++) {
@@ -121,12 +178,15 @@ static int slot_for(Oid database)
         if (free_slot < 0 && shared->slots[i].database == InvalidOid)
             free_slot = i;
     }
-    if (free_slot >= 0) {
-        DatabaseSlot &slot = shared->slots[free_slot];
-        slot.head = slot.tail = 0;
-        clear_worker(slot);
-        slot.database = database;
+    for (int i = 0; free_slot < 0 && i < kDatabases; i++) {
+        DatabaseSlot &slot = shared->slots[i];
+        forget_dead_worker(slot);
+        if (slot.database == InvalidOid ||
+            (slot.worker_pid == 0 && !start_pending(slot, now) && slot.head == slot.tail))
+            free_slot = i;
     }
+    if (free_slot >= 0)
+        claim(shared->slots[free_slot], database);
     return free_slot;
 }
 
@@ -152,7 +212,8 @@ static void forget_pending()
     reserved_slot = -1;
 }
 
-static void start_worker(int slot_index, Oid database)
+// Registers a worker for the slot after mark_start(). Lock not held.
+static void request_worker(int slot_index, Oid database)
 {
     BackgroundWorker worker;
     memset(&worker, 0, sizeof worker);
@@ -165,37 +226,114 @@ static void start_worker(int slot_index, Oid database)
     strlcpy(worker.bgw_type, kName, BGW_MAXLEN);
     worker.bgw_main_arg = Int32GetDatum(slot_index);
     memcpy(worker.bgw_extra, &database, sizeof database);
-    // On failure (max_worker_processes reached) the slot's start time makes
-    // the pushes of the next kStartRetryMs NOTIFY directly; then one retries.
-    RegisterDynamicBackgroundWorker(&worker, nullptr);
+    if (RegisterDynamicBackgroundWorker(&worker, nullptr))
+        return;
+    // max_worker_processes is reached. The start time stays, so that the
+    // pushes of the next kStartRetryMs NOTIFY directly and then one retries;
+    // but no worker is coming, so another database may take the slot if it
+    // has no entries.
+    LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+    DatabaseSlot &slot = shared->slots[slot_index];
+    if (slot.database == database && slot.worker_pid == 0)
+        slot.starting = false;
+    LWLockRelease(shared->lock);
+}
+
+// Whether the database is still in pg_database. Lock not held: this reads
+// the catalog (from the pushing transaction, at PRE_COMMIT).
+static bool database_exists(Oid database)
+{
+    return SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(database));
+}
+
+struct Orphan {
+    int index;
+    Oid database;
+};
+
+// Slots without a worker (and none starting) that still hold entries: their
+// database's worker died before sending them and no push has come since.
+// Lock held, after slot_for() found nothing (and so forgot dead workers).
+static int find_orphans(Orphan *orphans, TimestampTz now)
+{
+    int n = 0;
+    for (int i = 0; i < kDatabases; i++) {
+        DatabaseSlot &slot = shared->slots[i];
+        if (slot.database != InvalidOid && slot.worker_pid == 0 && !start_pending(slot, now) &&
+            slot.head != slot.tail)
+            orphans[n++] = {i, slot.database};
+    }
+    return n;
+}
+
+// For a database that found no slot: an orphaned slot of a dropped database
+// is freed (nobody can listen there any more); one of a live database gets a
+// worker that sends its entries and then leaves, freeing it. Entries of a
+// live database are never thrown away to make room. Lock not held.
+static void reclaim_slots(const Orphan *orphans, int n)
+{
+    for (int i = 0; i < n; i++) {
+        bool dropped = !database_exists(orphans[i].database);
+        bool start = false;
+        LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+        DatabaseSlot &slot = shared->slots[orphans[i].index];
+        TimestampTz now = GetCurrentTimestamp();
+        if (slot.database == orphans[i].database && slot.worker_pid == 0 && !start_pending(slot, now)) {
+            if (dropped) {
+                slot.head = slot.tail = 0;
+                clear_worker(slot);
+            } else {
+                start = mark_start(slot, now);
+            }
+        }
+        LWLockRelease(shared->lock);
+        if (start)
+            request_worker(orphans[i].index, orphans[i].database);
+    }
+}
+
+// No slot was free: reclaim what can be, then look again. Lock held on entry
+// and on return, released in between.
+static int reclaim_and_retry(TimestampTz *now)
+{
+    Orphan orphans[kDatabases];
+    int n = find_orphans(orphans, *now);
+    if (n == 0)
+        return -1;
+    LWLockRelease(shared->lock);
+    reclaim_slots(orphans, n);
+    LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+    *now = GetCurrentTimestamp();
+    return slot_for(MyDatabaseId, *now);
 }
 
 // PRE_COMMIT: reserve ring entries if this database's worker is running and
 // there is room; otherwise NOTIFY now, the way PostgreSQL does it, and start
-// a worker for the pushes to come.
+// a worker for the pushes to come. While earlier entries wait for a worker
+// that is starting (the previous one died), the push queues behind them
+// instead, so that they are not overtaken.
 static void hand_over_or_notify()
 {
     if (pending_count == 0)
         return;
     bool start = false;
     LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-    int index = slot_for(MyDatabaseId);
+    TimestampTz now = GetCurrentTimestamp();
+    int index = slot_for(MyDatabaseId, now);
+    if (index < 0)
+        index = reclaim_and_retry(&now);
     if (index >= 0) {
         DatabaseSlot &slot = shared->slots[index];
         uint64 room = kRingEntries - (slot.head - slot.tail);
-        if (slot.worker_pid != 0 && room >= static_cast<uint64>(pending_count)) {
+        bool served = slot.worker_pid != 0 || (slot.head != slot.tail && start_pending(slot, now));
+        if (served && room >= static_cast<uint64>(pending_count)) {
             reserved_slot = index;
             reserved_from = slot.head;
             for (int i = 0; i < pending_count; i++)
                 entry_at(slot, slot.head + i).state = kReserved;
             slot.head += pending_count;
-        } else if (slot.worker_pid == 0) {
-            TimestampTz now = GetCurrentTimestamp();
-            if (slot.start_requested_at == 0 ||
-                TimestampDifferenceExceeds(slot.start_requested_at, now, kStartRetryMs)) {
-                slot.start_requested_at = now;
-                start = true;
-            }
+        } else {
+            start = mark_start(slot, now);
         }
     }
     LWLockRelease(shared->lock);
@@ -205,7 +343,7 @@ static void hand_over_or_notify()
         Async_Notify("credsync", pending[i].payload);
     pending_count = 0;
     if (start)
-        start_worker(index, MyDatabaseId);
+        request_worker(index, MyDatabaseId);
 }
 
 // After COMMIT (kReady) or an abort that followed PRE_COMMIT (kSkipped).
@@ -307,17 +445,29 @@ static int worker_slot = -1;
 static Oid worker_database = InvalidOid;
 
 // Frees the slot for a new worker; a slot with entries keeps its database
-// so that the next worker sends them.
+// so that the next worker sends them. A worker that served and leaves
+// entries behind (pg_terminate_backend, DROP DATABASE … WITH (FORCE)) asks
+// for that next worker itself: otherwise they would wait for the
+// database's next push, or forever. A worker that never got to serve asks
+// for none, so a database that cannot be connected to (dropped) does not
+// start workers in a loop; its slot is freed by reclaim_slots().
 static void on_worker_exit(int, Datum)
 {
     LWLockReleaseAll();
     if (worker_slot < 0)
         return;  // retired, or never served: the slot is not ours to touch
+    bool successor = false;
     LWLockAcquire(shared->lock, LW_EXCLUSIVE);
     DatabaseSlot &slot = shared->slots[worker_slot];
-    if (slot.database == worker_database && (slot.worker_pid == MyProcPid || slot.worker_pid == 0))
+    if (slot.database == worker_database && (slot.worker_pid == MyProcPid || slot.worker_pid == 0)) {
+        bool served = slot.worker_pid == MyProcPid;
         clear_worker(slot);
+        if (served && slot.head != slot.tail && PostmasterIsAlive())
+            successor = mark_start(slot, GetCurrentTimestamp());
+    }
     LWLockRelease(shared->lock);
+    if (successor)
+        request_worker(worker_slot, worker_database);
 }
 
 // Copies up to kBatch ready payloads from the tail; stops at a reservation
@@ -357,6 +507,8 @@ static bool retire_if_idle(DatabaseSlot &slot)
 static void send_batch(char (*batch)[kPayloadBytes], int n)
 {
     SetCurrentStatementStartTimestamp();
+    // The payloads have left the ring: a SIGTERM waits until they are sent.
+    HOLD_INTERRUPTS();
     PG_TRY();
     {
         StartTransactionCommand();
@@ -375,6 +527,7 @@ static void send_batch(char (*batch)[kPayloadBytes], int n)
         elog(WARNING, "credsync notifier: %d notifications were not sent", n);
     }
     PG_END_TRY();
+    RESUME_INTERRUPTS();
 }
 
 static void set_polling(DatabaseSlot &slot, bool polling)
@@ -384,9 +537,8 @@ static void set_polling(DatabaseSlot &slot, bool polling)
     LWLockRelease(shared->lock);
 }
 
-static void serve(DatabaseSlot &slot)
+static void serve(DatabaseSlot &slot, char (*batch)[kPayloadBytes])
 {
-    auto *batch = static_cast<char(*)[kPayloadBytes]>(MemoryContextAlloc(TopMemoryContext, kBatch * kPayloadBytes));
     TimestampTz last_work = GetCurrentTimestamp();
     bool polling = false;
     for (;;) {
@@ -430,6 +582,10 @@ void credsync_notifier_main(Datum main_arg)
     // The notifications are not durable anyway; don't wait for a WAL flush.
     SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
+    // Allocated before taking the slot: a worker that fails here has not
+    // served and asks for no successor.
+    auto *batch = static_cast<char(*)[kPayloadBytes]>(MemoryContextAlloc(TopMemoryContext, kBatch * kPayloadBytes));
+
     DatabaseSlot &slot = shared->slots[worker_slot];
     LWLockAcquire(shared->lock, LW_EXCLUSIVE);
     bool mine = slot.database == worker_database && slot.worker_pid == 0;
@@ -437,11 +593,12 @@ void credsync_notifier_main(Datum main_arg)
         slot.worker_pid = MyProcPid;
         slot.worker_latch = MyLatch;
         slot.worker_polling = false;
+        slot.starting = false;
         slot.start_requested_at = 0;
     }
     LWLockRelease(shared->lock);
     if (mine)
-        serve(slot);
+        serve(slot, batch);
     else
         worker_slot = -1;  // a stale start: another worker serves the slot
     proc_exit(0);

@@ -104,6 +104,181 @@ notifiers_after_push() {
     echo "$out"
 }
 
+# --- Slots come back (docs/operations.md, "Worker processes") ----------------
+#
+# The notifier has 8 slots, one per database. A push whose commit waits for a
+# synchronous standby that never answers (synchronous_standby_names names
+# nobody, the push sets synchronous_commit = on) holds a reserved entry in its
+# database's ring, so the worker stops there with entries pending: that is
+# how these checks kill a worker, or drop its database, with entries left.
+# Every other session commits with synchronous_commit = local.
+
+notifier_pid() {
+    psql -XAt -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'credsync notifier' AND datname = '$1' AND pid <> ${2:-0}"
+}
+# Waits up to 5 s for a notifier of database $1 other than pid $2.
+wait_notifier() {
+    local pid
+    for _ in $(seq 1 100); do
+        pid=$(notifier_pid "$@")
+        [ -n "$pid" ] && { echo "$pid"; return 0; }
+        sleep 0.05
+    done
+    return 1
+}
+wait_pid_gone() {
+    for _ in $(seq 1 100); do
+        [ -z "$(psql -XAt -c "SELECT 1 FROM pg_stat_activity WHERE pid = $1")" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# Starts a push to database $1 as user $2 whose commit hangs; prints the
+# pushing backend's pid once it waits.
+hanging_push() {
+    local pid
+    PGOPTIONS='-c synchronous_commit=on' psql -XAtq -d "$1" -c "SELECT FROM credsync.sync_push('$2', 'default', '\x01')" >/dev/null 2>&1 &
+    for _ in $(seq 1 100); do
+        pid=$(psql -XAt -c "SELECT pid FROM pg_stat_activity WHERE datname = '$1' AND wait_event = 'SyncRep'")
+        [ -n "$pid" ] && { echo "$pid"; return 0; }
+        sleep 0.05
+    done
+    return 1
+}
+terminate() { psql -XAtq -c "SELECT pg_terminate_backend($1)" >/dev/null; wait_pid_gone "$1"; }
+# A push; prints the pid of the backend that made it.
+push_as() {
+    psql -XAt -d "$1" -c "SELECT pg_backend_pid() FROM credsync.sync_push('$2', 'default', '\x01')"
+}
+# Notifications as "<payload> <sender pid>".
+payloads_and_pids() {
+    sed -nE 's/^Asynchronous notification "credsync" with payload "([^"]*)" received from server process with PID ([0-9]+)\./\1 \2/p'
+}
+
+# Run by the listening session of live_database_checks (psql \!): kills the
+# worker of database "live" twice while a hanging push holds the ring, pushes
+# once more, then lets the hanging push finish. Prints the pushers' pids to $1.
+live_database_steps() {
+    local pushers=$1 worker hang
+    psql -XAtq -d live -c "SELECT FROM credsync.sync_push('first', 'default', '\x01')"
+    worker=$(wait_notifier live) || { echo "no worker" >"$pushers"; return; }
+    hang=$(hanging_push live hanging) || { echo "no hanging push" >"$pushers"; return; }
+    push_as live queued1 >"$pushers"
+    echo "$hang" >>"$pushers"
+    terminate "$worker"
+    # Old behaviour: nobody starts a worker until the database's next push.
+    if worker=$(wait_notifier live "$worker"); then terminate "$worker"; fi
+    push_as live queued2 >>"$pushers"
+    psql -XAtq -c "SELECT pg_cancel_backend($hang)" >/dev/null
+    wait_pid_gone "$hang"
+}
+
+# A worker killed (FATAL) with entries pending, twice, in a live database:
+# a successor sends them, in ring order, followed by a push made while no
+# worker ran; none of them by the pushing backend itself.
+live_database_checks() {
+    local pushers out got bad key expected u
+    pushers=$(mktemp)
+    psql -XAtq -c "CREATE DATABASE live" && psql -XAtq -d live -c "CREATE EXTENSION credsync"
+    out=$(psql -XAt -d live 2>&1 <<SQL
+LISTEN credsync;
+\! bash $CREDSYNC_ROOT/test/suites/20-notify.sh live_database_steps $pushers
+SELECT pg_sleep(1);
+SELECT pg_sleep(0.5);
+SQL
+)
+    expected=""
+    for u in first hanging queued1 queued2; do
+        key=$(psql -XAt -d live -c "SELECT credsync.notify_key('$u', 'default')")
+        expected+="$key 1,"
+    done
+    got=$(payloads_and_pids <<<"$out" | cut -d' ' -f1,2 | tr '\n' ',')
+    expect_eq "notify (notifier worker): a worker killed twice with entries pending: a successor sends them and a later push, in commit order" \
+        "$expected" "$got"
+    bad=$(payloads_and_pids <<<"$out" | tail -n +2 | while read -r _ _ pid; do grep -qx "$pid" "$pushers" && echo "$pid"; done)
+    expect_eq "notify (notifier worker): ... sent by the notifier, not by the pushing backends ($(tr '\n' ' ' <"$pushers"))" "" "$bad"
+    rm -f "$pushers"
+    psql -XAtq -c "DROP DATABASE live WITH (FORCE)"
+}
+
+# A notification of database $1 sent by its notifier: a listening session
+# pushes until the worker runs, then once more; the last payload must come
+# from another process than the session's own.
+notified_by_worker() {
+    local db=$1 out own last
+    out=$(psql -XAt -d "$db" 2>&1 <<SQL
+LISTEN credsync;
+SELECT pg_backend_pid();
+SELECT FROM credsync.sync_push('first', 'default', '\x01');
+\! bash $CREDSYNC_ROOT/test/suites/20-notify.sh wait_notifier $db >/dev/null
+SELECT FROM credsync.sync_push('second', 'default', '\x01');
+SELECT pg_sleep(0.5);
+SELECT pg_sleep(0.5);
+SQL
+)
+    own=$(grep -xE '[0-9]+' <<<"$out" | head -1)
+    last=$(payloads_and_pids <<<"$out" | tail -1)
+    [ "$(wc -l < <(payloads_and_pids <<<"$out"))" = 2 ] && [ -n "$own" ] && [ "${last##* }" != "$own" ]
+}
+
+# 9 databases, each dropped (WITH (FORCE)) after its worker was killed with
+# entries pending: more than the 8 slots. Two new databases must still get
+# a notifier.
+dropped_database_checks() {
+    local i db worker hang
+    for i in $(seq 1 9); do
+        db=gone$i
+        psql -XAtq -c "CREATE DATABASE $db" && psql -XAtq -d "$db" -c "CREATE EXTENSION credsync"
+        push_as "$db" first >/dev/null
+        # Before the fix, the 9th database finds no slot and has no worker.
+        if worker=$(wait_notifier "$db") && hang=$(hanging_push "$db" hanging); then
+            push_as "$db" queued >/dev/null
+            terminate "$worker"
+        fi
+        psql -XAtq -c "DROP DATABASE $db WITH (FORCE)"
+        wait
+    done
+    for db in fresh1 fresh2; do
+        psql -XAtq -c "CREATE DATABASE $db" && psql -XAtq -d "$db" -c "CREATE EXTENSION credsync"
+        check "notify (notifier worker): after 9 databases were dropped with their workers killed and entries pending, new database $db is notified by its notifier" \
+            notified_by_worker "$db"
+    done
+}
+
+# max_worker_processes reached: 8 databases push while the only free worker
+# process is taken by a parallel query, so none of their notifiers starts.
+# Once the process is free, a 9th database must get a notifier.
+failed_start_checks() {
+    local dir=$1 i sleeper
+    cluster_stop "$dir"
+    as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<<"max_worker_processes = 2"
+    cluster_start "$dir" || { not_ok "notify (notifier worker): restart with max_worker_processes = 2"; return; }
+    # The logical replication launcher takes one worker process; this takes the other.
+    PGOPTIONS='-c force_parallel_mode=on' psql -XAtq -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+    sleeper=$!
+    for _ in $(seq 1 100); do
+        [ -n "$(psql -XAt -c "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'parallel worker'")" ] && break
+        sleep 0.05
+    done
+    for i in $(seq 1 9); do
+        psql -XAtq -c "CREATE DATABASE busy$i" && psql -XAtq -d "busy$i" -c "CREATE EXTENSION credsync"
+    done
+    for i in $(seq 1 8); do push_as "busy$i" first >/dev/null; done
+    expect_eq "notify (notifier worker): with no worker process free, no notifier starts" "" \
+        "$(psql -XAt -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'credsync notifier'")"
+    psql -XAtq -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'" >/dev/null
+    wait "$sleeper"
+    for _ in $(seq 1 100); do
+        [ -z "$(psql -XAt -c "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'parallel worker'")" ] && break
+        sleep 0.05
+    done
+    check "notify (notifier worker): after 8 databases failed to start their notifiers, a 9th is notified by its notifier" \
+        notified_by_worker busy9
+}
+
+# Steps the listening sessions above run through psql's \!.
+if [ $# -gt 0 ]; then "$@"; exit; fi
+
 run_mode "notifier worker" 1
 expect_eq "notify (notifier worker): the database's pushes start its worker" postgres "$(notifiers_after_push postgres)"
 
@@ -123,6 +298,14 @@ expect_eq "notify (notifier worker): a listener hears its own database's pushes 
 expect_eq "notify (notifier worker): one worker per database" "other,postgres" "$(notifiers_after_push other postgres)"
 check "notify (notifier worker): DROP DATABASE succeeds after pushes (the idle worker leaves)" \
     psql -XAtq -c "DROP DATABASE other"
+
+psql -XAtq -c "ALTER SYSTEM SET synchronous_standby_names = 'credsync_nobody'" -c "SELECT pg_reload_conf()" >/dev/null
+export PGOPTIONS='-c synchronous_commit=local'
+live_database_checks
+dropped_database_checks
+psql -XAtq -c "ALTER SYSTEM RESET synchronous_standby_names" -c "SELECT pg_reload_conf()" >/dev/null
+failed_start_checks "${dirs[0]}"
+unset PGOPTIONS
 
 run_mode "no preload" 0
 expect_eq "notify (no preload): no worker; each push notifies itself" "" "$(notifiers_after_push postgres)"
