@@ -14,12 +14,13 @@ cd "$(dirname "$0")/../.."
 secs=${1:-20} label=${2:-fuzz}
 ok()     { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; }
+# Everything below writes under build/, which a fresh clone does not have.
+mkdir -p build/fuzz/work build/fuzz/artifacts
 if ! make -s -C proxy fuzz >build/fuzz-build.log 2>&1; then
     tail -20 build/fuzz-build.log
     not_ok "$label: build the fuzzer (make -C proxy fuzz)"
     exit 1
 fi
-mkdir -p build/fuzz/work build/fuzz/artifacts
 log=build/fuzz/last-run.log
 # -fno-sanitize-recover makes UBSan abort; ASan aborts by itself; both are
 # reported by libFuzzer as a crash with the input saved.
