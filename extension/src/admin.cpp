@@ -1,9 +1,8 @@
 // Administrator functions: set_quota, drop_user (compaction: compact.cpp).
-#include "errors.h"
-#include "settings.h"
+#include "admin.h"
+
 #include "notify.h"
 #include "spi.h"
-#include "validate.h"
 
 namespace credsync {
 
@@ -93,44 +92,28 @@ static int64 drop_user_rows(text *user_id)
     return removed;
 }
 
-}  // namespace credsync
-
-using namespace credsync;
-
-extern "C" {
-
-PG_FUNCTION_INFO_V1(credsync_set_quota);
-Datum credsync_set_quota(PG_FUNCTION_ARGS)
+void set_quota(text *user_id, OptionalLimit max_bytes, OptionalLimit max_items)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
-    if (!PG_ARGISNULL(1) && PG_GETARG_INT64(1) < 0)
-        raise_bad_argument("max_bytes", "max_bytes must be NULL or 0 or more");
-    if (!PG_ARGISNULL(2) && PG_GETARG_INT64(2) < 0)
-        raise_bad_argument("max_items", "max_items must be NULL or 0 or more");
     spi_connect();
-    if (PG_ARGISNULL(1) && PG_ARGISNULL(2)) {
+    if (max_bytes.isnull && max_items.isnull) {
         Datum values[1] = {PointerGetDatum(user_id)};
         spi_run(delete_quota, values, nullptr, false, SPI_OK_DELETE);
     } else {
-        Datum values[3] = {PointerGetDatum(user_id), PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1),
-                           PG_ARGISNULL(2) ? (Datum)0 : PG_GETARG_DATUM(2)};
-        char nulls[3] = {' ', PG_ARGISNULL(1) ? 'n' : ' ', PG_ARGISNULL(2) ? 'n' : ' '};
+        Datum values[3] = {PointerGetDatum(user_id), Int64GetDatum(max_bytes.value), Int64GetDatum(max_items.value)};
+        char nulls[3] = {' ', max_bytes.isnull ? 'n' : ' ', max_items.isnull ? 'n' : ' '};
         spi_run(upsert_quota, values, nulls, false, SPI_OK_INSERT);
     }
     SPI_finish();
-    PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(credsync_drop_user);
-Datum credsync_drop_user(PG_FUNCTION_ARGS)
+int64 drop_user(text *user_id)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
     spi_connect();
     int64 removed = drop_user_rows(user_id);
     SPI_finish();
     if (removed > 0)
         notify_tokens_changed();  // its tokens may be gone
-    PG_RETURN_INT64(removed);
+    return removed;
 }
 
-}  // extern "C"
+}  // namespace credsync

@@ -23,6 +23,33 @@ extern "C" {
 
 namespace credsync {
 
+struct CompactCutoffs {
+    TimestampTz tombstones;  // tombstones written before this go
+    TimestampTz ops;         // op ids created before this go
+};
+
+// The zones that have tombstones older than the cutoff, in key order, read
+// a chunk at a time.
+struct ZoneCursor {
+    Portal portal;
+    SPITupleTable *chunk;  // the zone keys fetched last, until used up
+    uint64 rows, next;
+    bool finished;         // the cursor has no more rows
+    bool pinned;           // kept across commits
+};
+
+// What SECURITY DEFINER and SET search_path would do, for a procedure that
+// commits (PostgreSQL refuses COMMIT in a procedure that has either): run as
+// the function's owner with search_path = pg_catalog, pg_temp, from
+// become_owner() to stop_being_owner(), which must come before each commit.
+// An ERROR in between needs nothing: the transaction's abort restores both.
+struct OwnerContext {
+    Oid owner;
+    Oid saved_user;
+    int saved_security;
+    int guc_level;
+};
+
 // Zones with tombstones older than the cutoff, in key order: zones are
 // locked in this order, so two compactions cannot deadlock, and a push
 // (which locks one zone) only ever waits for one zone's compaction.
@@ -78,10 +105,17 @@ static bool interval_negative(const Interval *span)
     return DatumGetBool(DirectFunctionCall2(interval_lt, PointerGetDatum(span), PointerGetDatum(&zero)));
 }
 
-CompactCutoffs compact_cutoffs(const Interval *keep)
+// The cutoffs for `keep` (CS400 if negative), from the transaction's start
+// time: the larger of keep and credsync.op_retention for op ids.
+void compact_check_keep(const Interval *keep)
 {
     if (interval_negative(keep))
         raise_bad_argument("keep", "keep must not be negative");
+}
+
+static CompactCutoffs compact_cutoffs(const Interval *keep)
+{
+    compact_check_keep(keep);
     CompactCutoffs cutoffs;
     cutoffs.tombstones = now_minus(keep);
     // Op ids are kept for the larger of keep and credsync.op_retention.
@@ -104,20 +138,22 @@ static int64 compact_one_zone(Datum user_id, Datum zone, TimestampTz cutoff)
     return removed;
 }
 
-ZoneCursor open_zones_to_compact(const CompactCutoffs &cutoffs)
+static ZoneCursor open_zones_to_compact(const CompactCutoffs &cutoffs)
 {
     Datum values[1] = {TimestampTzGetDatum(cutoffs.tombstones)};
     ZoneCursor cursor = {spi_cursor_open(zones_to_compact, values, nullptr, false), nullptr, 0, 0, false, false};
     return cursor;
 }
 
-void keep_across_commits(ZoneCursor *cursor)
+// Makes the cursor survive SPI_commit (PostgreSQL then materializes its
+// remaining rows in a tuplestore, spilled to disk past work_mem).
+static void keep_across_commits(ZoneCursor *cursor)
 {
     PinPortal(cursor->portal);
     cursor->pinned = true;
 }
 
-void close_zones_to_compact(ZoneCursor *cursor)
+static void close_zones_to_compact(ZoneCursor *cursor)
 {
     if (cursor->chunk)
         SPI_freetuptable(cursor->chunk);
@@ -127,7 +163,11 @@ void close_zones_to_compact(ZoneCursor *cursor)
     SPI_cursor_close(cursor->portal);
 }
 
-int64 compact_next_zones(ZoneCursor *cursor, const CompactCutoffs &cutoffs, int64 max_zones, int64 *zones_done)
+// Compacts up to max_zones more zones of the cursor, one at a time. Returns
+// the tombstones removed; *zones_done is the number of zones taken from the
+// cursor (fewer than max_zones: the cursor is used up). No SPI result is
+// left behind.
+static int64 compact_next_zones(ZoneCursor *cursor, const CompactCutoffs &cutoffs, int64 max_zones, int64 *zones_done)
 {
     int64 removed = 0;
     *zones_done = 0;
@@ -161,13 +201,14 @@ int64 compact_next_zones(ZoneCursor *cursor, const CompactCutoffs &cutoffs, int6
     return removed;
 }
 
-int64 forget_old_ops(const CompactCutoffs &cutoffs)
+// Removes the op ids older than the cutoff: all of them, or at most `limit`.
+static int64 forget_old_ops(const CompactCutoffs &cutoffs)
 {
     Datum values[1] = {TimestampTzGetDatum(cutoffs.ops)};
     return static_cast<int64>(spi_run(forget_ops, values, nullptr, false, SPI_OK_DELETE));
 }
 
-int64 forget_some_old_ops(const CompactCutoffs &cutoffs, int32 limit)
+static int64 forget_some_old_ops(const CompactCutoffs &cutoffs, int32 limit)
 {
     Datum values[2] = {TimestampTzGetDatum(cutoffs.ops), Int32GetDatum(limit)};
     return static_cast<int64>(spi_run(forget_some_ops, values, nullptr, false, SPI_OK_DELETE));
@@ -175,7 +216,7 @@ int64 forget_some_old_ops(const CompactCutoffs &cutoffs, int32 limit)
 
 // --- running as the procedure's owner -------------------------------------
 
-Oid function_owner(Oid function)
+static Oid function_owner(Oid function)
 {
     HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
     if (!HeapTupleIsValid(tuple))
@@ -185,7 +226,7 @@ Oid function_owner(Oid function)
     return owner;
 }
 
-void become_owner(OwnerContext *context)
+static void become_owner(OwnerContext *context)
 {
     GetUserIdAndSecContext(&context->saved_user, &context->saved_security);
     SetUserIdAndSecContext(context->owner, context->saved_security | SECURITY_LOCAL_USERID_CHANGE);
@@ -194,24 +235,17 @@ void become_owner(OwnerContext *context)
                             PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }
 
-void stop_being_owner(OwnerContext *context)
+static void stop_being_owner(OwnerContext *context)
 {
     AtEOXact_GUC(true, context->guc_level);
     SetUserIdAndSecContext(context->saved_user, context->saved_security);
 }
 
-}  // namespace credsync
+// --- the two entry points ---------------------------------------------------
 
-using namespace credsync;
-
-extern "C" {
-
-PG_FUNCTION_INFO_V1(credsync_compact);
-Datum credsync_compact(PG_FUNCTION_ARGS)
+int64 compact(const Interval *keep)
 {
-    if (PG_ARGISNULL(0))
-        raise_bad_argument("keep", "keep must not be NULL");
-    CompactCutoffs cutoffs = compact_cutoffs(PG_GETARG_INTERVAL_P(0));
+    CompactCutoffs cutoffs = compact_cutoffs(keep);
     spi_connect();
     ZoneCursor cursor = open_zones_to_compact(cutoffs);
     int64 zones;
@@ -219,32 +253,13 @@ Datum credsync_compact(PG_FUNCTION_ARGS)
     close_zones_to_compact(&cursor);
     removed += forget_old_ops(cutoffs);
     SPI_finish();
-    PG_RETURN_INT64(removed);
+    return removed;
 }
 
-// CALL credsync.compact_batched(keep, batch): compact() a batch of zones at a
-// time, committing after each batch, then the old op ids the same way.
-// Returns (INOUT removed) what compact() would have returned.
-PG_FUNCTION_INFO_V1(credsync_compact_batched);
-Datum credsync_compact_batched(PG_FUNCTION_ARGS)
+int64 compact_batched(const Interval *keep, int32 batch, Oid procedure)
 {
-    if (PG_ARGISNULL(0))
-        raise_bad_argument("keep", "keep must not be NULL");
-    if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 1)
-        raise_bad_argument("batch", "batch must be 1 or more");
-    int32 batch = PG_GETARG_INT32(1);
-    CompactCutoffs cutoffs = compact_cutoffs(PG_GETARG_INTERVAL_P(0));  // from the first transaction's start
-    // Only a CALL outside a transaction block (and not from a function) may
-    // commit.
-    bool may_commit = fcinfo->context != nullptr && IsA(fcinfo->context, CallContext) &&
-                      !castNode(CallContext, fcinfo->context)->atomic;
-    if (!may_commit)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
-                        errmsg("credsync.compact_batched() commits after each batch: CALL it outside a "
-                               "transaction block"),
-                        errhint("Inside a transaction, use SELECT credsync.compact(keep).")));
-    OwnerContext owner = {function_owner(fcinfo->flinfo->fn_oid), InvalidOid, 0, 0};
-
+    CompactCutoffs cutoffs = compact_cutoffs(keep);  // from the first transaction's start
+    OwnerContext owner = {function_owner(procedure), InvalidOid, 0, 0};
     if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
         elog(ERROR, "credsync: SPI_connect_ext failed");
     become_owner(&owner);
@@ -271,14 +286,7 @@ Datum credsync_compact_batched(PG_FUNCTION_ARGS)
             break;
     }
     SPI_finish();
-
-    TupleDesc result_desc;
-    if (get_call_result_type(fcinfo, nullptr, &result_desc) != TYPEFUNC_COMPOSITE)
-        elog(ERROR, "credsync: compact_batched must have an INOUT removed argument");
-    result_desc = BlessTupleDesc(result_desc);
-    Datum values[1] = {Int64GetDatum(removed)};
-    bool nulls[1] = {false};
-    return HeapTupleGetDatum(heap_form_tuple(result_desc, values, nulls));
+    return removed;
 }
 
-}  // extern "C"
+}  // namespace credsync

@@ -6,6 +6,8 @@
 // CSPRNG when CREATE EXTENSION is what runs it. An existing database keeps
 // its secret: backends and listeners keep the notify keys derived from it,
 // and a change would silently break the match between them.
+#include "install_secret.h"
+
 #include "crypto.h"
 #include "spi.h"
 
@@ -45,22 +47,14 @@ static void store_random_secret()
     explicit_bzero(VARDATA(copy), kSha256Bytes);
 }
 
-}  // namespace credsync
-
-using namespace credsync;
-
-extern "C" {
-
-// Used by credsync--1.2--1.3.sql only (the function is dropped again there).
-PG_FUNCTION_INFO_V1(credsync_renew_new_install_secret);
-Datum credsync_renew_new_install_secret(PG_FUNCTION_ARGS)
+bool renew_new_install_secret()
 {
     spi_connect();
     bool renew = secret_made_by_this_transaction();
     if (renew)
         store_random_secret();
     SPI_finish();
-    PG_RETURN_BOOL(renew);
+    return renew;
 }
 
-}  // extern "C"
+}  // namespace credsync

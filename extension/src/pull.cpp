@@ -5,9 +5,10 @@
 // Everything runs in the caller's snapshot (read-only SPI), so the zone's
 // counter and its records are read consistently. Cost follows the page, not
 // the zone: a range scan on records (user_id, zone, gencount).
+#include "pull.h"
+
 #include "errors.h"
 #include "spi.h"
-#include "srf.h"
 #include "validate.h"
 
 extern "C" {
@@ -44,29 +45,6 @@ static void raise_cursor_invalid(const char *reason, int64 gencount, int64 horiz
                       strcmp(reason, "expired") == 0
                           ? "since is below the zone's compaction horizon: sync again from 0"
                           : "since is above the zone's gencount: the server is behind the client");
-}
-
-// The arguments both functions share, checked.
-struct PageRequest {
-    Datum key[2];  // user_id, zone
-    int64 since;
-    int32 max_records;
-    bool full_sync;
-};
-
-static PageRequest page_request_args(FunctionCallInfo fcinfo)
-{
-    PageRequest q;
-    q.key[0] = PointerGetDatum(user_id_arg(fcinfo, 0));
-    q.key[1] = PointerGetDatum(zone_arg(fcinfo, 1));
-    q.since = DatumGetInt64(required_arg(fcinfo, 2, "since"));
-    q.max_records = DatumGetInt32(required_arg(fcinfo, 3, "max_records"));
-    q.full_sync = DatumGetBool(required_arg(fcinfo, 4, "full_sync"));
-    if (q.since < 0)
-        raise_bad_argument("since", "since must be 0 or more");
-    if (q.max_records < 1 || q.max_records > kMaxPullRecords)
-        raise_bad_argument("max_records", "max_records must be between 1 and 10000");
-    return q;
 }
 
 // Reads the zone's counter (an unknown zone reads as 0), refuses a since the
@@ -133,37 +111,17 @@ static PageCut cut_page(const PageRequest &q, const SPITupleTable *page, uint64 
     return cut;
 }
 
-}  // namespace credsync
-
-using namespace credsync;
-
-extern "C" {
-
-PG_FUNCTION_INFO_V1(credsync_sync_pull);
-Datum credsync_sync_pull(PG_FUNCTION_ARGS)
+void sync_pull(ReturnSetInfo *rsinfo, const PageRequest &q)
 {
-    PageRequest q = page_request_args(fcinfo);
-    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
     spi_connect();
     int64 gencount;
     uint64 rows = select_page(q, q.max_records, &gencount);
     spi_rows_to_result(rsinfo, rows, 4);
     SPI_finish();
-    return (Datum)0;
 }
 
-// sync_pull_page(user_id, zone, since, max_records, full_sync, max_bytes):
-// the first row is the page's header (item NULL, gencount = the zone's
-// gencount, more = whether records lie beyond the page), then the records
-// as sync_pull gives them (more NULL). max_bytes NULL: no byte cap.
-PG_FUNCTION_INFO_V1(credsync_sync_pull_page);
-Datum credsync_sync_pull_page(PG_FUNCTION_ARGS)
+void sync_pull_page(ReturnSetInfo *rsinfo, const PageRequest &q, int64 max_bytes)
 {
-    PageRequest q = page_request_args(fcinfo);
-    int64 max_bytes = PG_ARGISNULL(5) ? -1 : PG_GETARG_INT64(5);
-    if (!PG_ARGISNULL(5) && max_bytes < 0)
-        raise_bad_argument("max_bytes", "max_bytes must be 0 or more");
-    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
     spi_connect();
     int64 gencount;
     int32 rows_wanted = Min(q.max_records + 1, kMaxPullRecords);
@@ -177,7 +135,6 @@ Datum credsync_sync_pull_page(PG_FUNCTION_ARGS)
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, header, nulls);
     spi_rows_to_result(rsinfo, page, cut.send, 4);  // more: NULL
     SPI_finish();
-    return (Datum)0;
 }
 
-}  // extern "C"
+}  // namespace credsync

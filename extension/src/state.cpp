@@ -1,9 +1,9 @@
 // Read-only views of a user's data: sync_state, sync_zones, sync_account.
+#include "state.h"
+
 #include "digest.h"
 #include "quota.h"
 #include "spi.h"
-#include "srf.h"
-#include "validate.h"
 
 namespace credsync {
 
@@ -18,18 +18,8 @@ static Statement user_zones = {
     " WHERE user_id OPERATOR(pg_catalog.=) $1 ORDER BY zone COLLATE \"C\"",
     1, {TEXTOID}, nullptr};
 
-}  // namespace credsync
-
-using namespace credsync;
-
-extern "C" {
-
-PG_FUNCTION_INFO_V1(credsync_sync_state);
-Datum credsync_sync_state(PG_FUNCTION_ARGS)
+void sync_state(ReturnSetInfo *rsinfo, text *user_id, text *zone)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
-    text *zone = zone_arg(fcinfo, 1);
-    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
     spi_connect();
     Datum key[2] = {PointerGetDatum(user_id), PointerGetDatum(zone)};
     if (spi_run(zone_state, key, nullptr, true, SPI_OK_SELECT) == 1) {
@@ -43,27 +33,19 @@ Datum credsync_sync_state(PG_FUNCTION_ARGS)
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
     }
     SPI_finish();
-    return (Datum)0;
 }
 
-PG_FUNCTION_INFO_V1(credsync_sync_zones);
-Datum credsync_sync_zones(PG_FUNCTION_ARGS)
+void sync_zones(ReturnSetInfo *rsinfo, text *user_id)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
-    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
     spi_connect();
     Datum key[1] = {PointerGetDatum(user_id)};
     uint64 rows = spi_run(user_zones, key, nullptr, true, SPI_OK_SELECT);
     spi_rows_to_result(rsinfo, rows, 4);
     SPI_finish();
-    return (Datum)0;
 }
 
-PG_FUNCTION_INFO_V1(credsync_sync_account);
-Datum credsync_sync_account(PG_FUNCTION_ARGS)
+void sync_account(ReturnSetInfo *rsinfo, text *user_id)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
-    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
     spi_connect();
     Quota quota;
     Usage usage;
@@ -73,7 +55,6 @@ Datum credsync_sync_account(PG_FUNCTION_ARGS)
     bool nulls[4] = {false, false, false, false};
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
     SPI_finish();
-    return (Datum)0;
 }
 
-}  // extern "C"
+}  // namespace credsync

@@ -1,10 +1,10 @@
 // Bearer tokens: "cs_" followed by 64 hex digits (32 random bytes). Only
 // the token's SHA-256 is stored, so a leaked table does not leak tokens.
+#include "tokens.h"
+
 #include "crypto.h"
-#include "errors.h"
 #include "notify.h"
 #include "spi.h"
-#include "validate.h"
 
 namespace credsync {
 
@@ -51,16 +51,8 @@ static text *user_of_token_hash(Datum hash)
     return user_id;
 }
 
-}  // namespace credsync
-
-using namespace credsync;
-
-extern "C" {
-
-PG_FUNCTION_INFO_V1(credsync_issue_token);
-Datum credsync_issue_token(PG_FUNCTION_ARGS)
+text *issue_token(text *user_id, Datum label, bool label_null)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
     uint8_t random[kTokenRandomBytes];
     if (!pg_strong_random(random, sizeof random))
         elog(ERROR, "credsync: could not generate a random token");
@@ -70,53 +62,32 @@ Datum credsync_issue_token(PG_FUNCTION_ARGS)
     text *token_text = cstring_to_text(token);
 
     spi_connect();
-    Datum values[3] = {PointerGetDatum(user_id), PointerGetDatum(token_hash(token_text)),
-                       PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1)};
-    char nulls[3] = {' ', ' ', PG_ARGISNULL(1) ? 'n' : ' '};
+    Datum values[3] = {PointerGetDatum(user_id), PointerGetDatum(token_hash(token_text)), label};
+    char nulls[3] = {' ', ' ', label_null ? 'n' : ' '};
     spi_run(insert_token, values, nulls, false, SPI_OK_INSERT);
     SPI_finish();
-    PG_RETURN_TEXT_P(token_text);
+    return token_text;
 }
 
-PG_FUNCTION_INFO_V1(credsync_revoke_token);
-Datum credsync_revoke_token(PG_FUNCTION_ARGS)
+bool revoke_token(text *token)
 {
-    if (PG_ARGISNULL(0))
-        PG_RETURN_BOOL(false);
     spi_connect();
-    Datum values[1] = {PointerGetDatum(token_hash(PG_GETARG_TEXT_PP(0)))};
+    Datum values[1] = {PointerGetDatum(token_hash(token))};
     bool revoked = spi_run(revoke_live_token, values, nullptr, false, SPI_OK_UPDATE) > 0;
     SPI_finish();
     if (revoked)
-        credsync::notify_tokens_changed();
-    PG_RETURN_BOOL(revoked);
+        notify_tokens_changed();
+    return revoked;
 }
 
-PG_FUNCTION_INFO_V1(credsync_token_user);
-Datum credsync_token_user(PG_FUNCTION_ARGS)
+text *token_user(text *token)
 {
-    if (PG_ARGISNULL(0))
-        PG_RETURN_NULL();
-    text *user_id = user_of_token_hash(PointerGetDatum(token_hash(PG_GETARG_TEXT_PP(0))));
-    if (user_id == nullptr)
-        PG_RETURN_NULL();
-    PG_RETURN_TEXT_P(user_id);
+    return user_of_token_hash(PointerGetDatum(token_hash(token)));
 }
 
-// token_user_hash(token_sha256) (1.3): token_user for a token the caller
-// has hashed, so the token itself never reaches the server.
-PG_FUNCTION_INFO_V1(credsync_token_user_hash);
-Datum credsync_token_user_hash(PG_FUNCTION_ARGS)
+text *token_user_by_hash(bytea *token_sha256)
 {
-    if (PG_ARGISNULL(0))
-        PG_RETURN_NULL();
-    bytea *hash = PG_GETARG_BYTEA_PP(0);
-    if (VARSIZE_ANY_EXHDR(hash) != kSha256Bytes)
-        raise_bad_argument("token_sha256", "token_sha256 must be the 32 bytes of a token's SHA-256");
-    text *user_id = user_of_token_hash(PointerGetDatum(hash));
-    if (user_id == nullptr)
-        PG_RETURN_NULL();
-    PG_RETURN_TEXT_P(user_id);
+    return user_of_token_hash(PointerGetDatum(token_sha256));
 }
 
-}  // extern "C"
+}  // namespace credsync

@@ -1,10 +1,10 @@
 // verify_zone (1.1, admin): recompute a zone's aggregates from its records
 // and compare them with the values maintained incrementally by pushes. An
 // operator's check after a restore or an incident; O(records in the zone).
+#include "verify.h"
+
 #include "digest.h"
 #include "spi.h"
-#include "srf.h"
-#include "validate.h"
 
 namespace credsync {
 
@@ -18,18 +18,8 @@ static Statement stored_aggregates = {
     " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
     2, {TEXTOID, TEXTOID}, nullptr};
 
-}  // namespace credsync
-
-using namespace credsync;
-
-extern "C" {
-
-PG_FUNCTION_INFO_V1(credsync_verify_zone);
-Datum credsync_verify_zone(PG_FUNCTION_ARGS)
+void verify_zone(ReturnSetInfo *rsinfo, text *user_id, text *zone)
 {
-    text *user_id = user_id_arg(fcinfo, 0);
-    text *zone = zone_arg(fcinfo, 1);
-    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
     spi_connect();
     Datum key[2] = {PointerGetDatum(user_id), PointerGetDatum(zone)};
 
@@ -84,7 +74,6 @@ Datum credsync_verify_zone(PG_FUNCTION_ARGS)
     bool nulls[5] = {false, false, false, false, false};
     tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
     SPI_finish();
-    return (Datum)0;
 }
 
-}  // extern "C"
+}  // namespace credsync

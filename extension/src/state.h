@@ -1,0 +1,13 @@
+// Read-only views of a user's data. Each appends its rows to a
+// materialized result set up by its SQL entry point; reads run in the
+// caller's snapshot.
+#pragma once
+#include "pg.h"
+
+namespace credsync {
+
+void sync_state(ReturnSetInfo *rsinfo, text *user_id, text *zone);  // an unknown zone: zeros
+void sync_zones(ReturnSetInfo *rsinfo, text *user_id);
+void sync_account(ReturnSetInfo *rsinfo, text *user_id);
+
+}  // namespace credsync
