@@ -58,7 +58,9 @@ struct PullResult {
     Outcome outcome = Outcome::Error;
     std::vector<PullRow> rows;
     std::string code, message;
-    // HTTP only: the response's "more", "next_since" and "gencount" (-1 when absent).
+    // The page's "more" and the zone's gencount read in its snapshot (SQL:
+    // sync_pull_page's header row; HTTP: the answer's fields), and HTTP's
+    // "next_since" (-1 when absent).
     int more = -1;
     int64_t next_since = -1, zone_gencount = -1;
 };

@@ -102,16 +102,28 @@ public:
         return w;
     }
 
+    // sync_pull_page (1.2): a header row (item NULL, the zone's gencount and
+    // "more", read in the page's snapshot), then the records as sync_pull
+    // gives them. The reader's cursor after the last page is that gencount.
     PullResult pull(const std::string &user, const std::string &zone, int64_t since, int limit, bool full) override
     {
         PullResult p;
-        PGresult *r = exec("SELECT item, gencount, deleted, blob FROM credsync.sync_pull($1, $2, $3, $4, $5)",
+        PGresult *r = exec("SELECT item, gencount, deleted, blob, more FROM credsync.sync_pull_page($1, $2, $3, $4, $5)",
                            {{user}, {zone}, {std::to_string(since)}, {std::to_string(limit)},
                             {std::string(full ? "true" : "false")}},
                            p.outcome, p.code, p.message);
         if (!r) return p;
         if (p.outcome == Outcome::Ok) {
-            for (int i = 0; i < PQntuples(r); i++) {
+            if (PQntuples(r) < 1 || !PQgetisnull(r, 0, 0) || PQgetisnull(r, 0, 4)) {
+                p.outcome = Outcome::Error;
+                p.code = "bad-response";
+                p.message = "sync_pull_page: no header row first";
+                PQclear(r);
+                return p;
+            }
+            p.zone_gencount = int8_at(r, 0, 1);
+            p.more = PQgetlength(r, 0, 4) == 1 && PQgetvalue(r, 0, 4)[0] != 0 ? 1 : 0;
+            for (int i = 1; i < PQntuples(r); i++) {
                 PullRow row;
                 row.item = uuid_at(r, i, 0);
                 row.gencount = int8_at(r, i, 1);

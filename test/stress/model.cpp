@@ -26,7 +26,7 @@ void record_ack(int zi, int64_t g, const Uuid &item, uint64_t seq, bool deleted,
                                             uuid_str(it->second.item) + " and again for item " + uuid_str(item));
         return;
     }
-    z.acks[g] = {item, seq, deleted, blob};
+    z.acks[g] = {item, seq, deleted, blob, ++z.acks_recorded};
     Version &v = z.latest[item];
     if (v.g >= g)
         violation("item-order", zlabel(zi) + " item " + uuid_str(item) + ": a later write got gencount " +

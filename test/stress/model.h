@@ -35,6 +35,7 @@ struct Ack {  // one acknowledged record version: what the server said it wrote 
     uint64_t seq = 0;  // 0 for a tombstone
     bool deleted = false;
     std::string blob;
+    uint64_t ack_no = 0;  // the zone's acks_recorded when this one was recorded
 };
 
 struct Version {  // an item's newest version, as known to the model or a reader
@@ -50,6 +51,10 @@ struct ZoneModel {
     std::unordered_map<Uuid, Version, UuidHash> latest;     // item -> newest acknowledged version
     std::unordered_map<Uuid, int, UuidHash> inflight;       // items of writes sent, not yet settled
     int64_t max_acked = 0;
+    // Counts acks in the order they were recorded (gencount order is not
+    // that order): a reader reads it before a pull, so that it knows which
+    // writes were acknowledged, hence committed, before the pull's snapshot.
+    uint64_t acks_recorded = 0;
 };
 
 struct Stats {

@@ -42,6 +42,7 @@ private:
         bool full = false;
         for (;;) {
             int limit = kLimits[rng_() % (sizeof kLimits / sizeof kLimits[0])];
+            uint64_t acked_before = acks_recorded(zi);
             PullResult p = be_->pull(zuser(zi), zname(zi), since, limit, full);
             if (p.outcome == Outcome::ConnError) {
                 stats.conn_errors++;
@@ -60,9 +61,10 @@ private:
                 return true;
             }
             stats.records_read += p.rows.size();
+            bool live_only = since == 0 && !full;
             int64_t prev = since;
             for (const auto &row : p.rows) {
-                check_row(zi, prev, row, since == 0 && !full);
+                check_row(zi, prev, row, live_only);
                 prev = row.gencount;
                 Version &v = rz.copy[row.item];
                 uint64_t seq = 0;
@@ -71,20 +73,85 @@ private:
                 v = {row.gencount, seq, row.deleted, row.blob};
                 st_.obs.push_back({zi, row.gencount, row.item, seq, row.deleted});
             }
-            int64_t next = p.rows.empty() ? since : p.rows.back().gencount;
-            if (p.next_since >= 0 && p.next_since != next)
-                violation("http-shape", "reader " + zlabel(zi) + ": next_since " + std::to_string(p.next_since) + ", expected " + std::to_string(next));
-            if (p.zone_gencount >= 0 && p.zone_gencount < next)
-                violation("http-shape", "reader " + zlabel(zi) + ": zone gencount " + std::to_string(p.zone_gencount) + " below a returned record's " + std::to_string(next));
+            std::string where = "reader " + zlabel(zi) + " pull since " + std::to_string(since);
+            if (p.more < 0 || p.zone_gencount < 0) {
+                violation("pull-shape", where + ": the page has no \"more\" or no zone gencount");
+                return true;
+            }
+            bool more = p.more == 1;
+            int64_t last = p.rows.empty() ? since : p.rows.back().gencount;
+            if (p.zone_gencount < last)
+                violation("pull-shape", where + ": zone gencount " + std::to_string(p.zone_gencount) + " below a returned record's " + std::to_string(last));
+            if (more && p.rows.empty()) {
+                violation("pull-shape", where + ": more=true on an empty page (a client would pull the same page forever)");
+                return true;
+            }
+            // The cursor (PROTOCOL.md, pull): while more, the last record's
+            // gencount; after the last page, the zone's gencount read in the
+            // page's snapshot, which lies at or above any compaction horizon.
+            int64_t next = more ? last : p.zone_gencount;
+            if (p.next_since >= 0) {  // HTTP: follow next_since as given, checked against the rule
+                int64_t given = p.next_since;
+                if (cfg.injected("next-since") && !injected_next_since_) {
+                    injected_next_since_ = true;
+                    given++;
+                }
+                if (given != next)
+                    violation("next-since", where + ": next_since " + std::to_string(given) + " with more=" + (more ? "true" : "false") +
+                                                ", expected " + std::to_string(next) + (more ? " (the last record)" : " (the zone's gencount)"));
+                next = given;
+            }
+            // Jumping to the zone's gencount must skip nothing: the last page
+            // holds every record above since in its snapshot.
+            if (!more && !live_only) check_no_gap(zi, since, p.zone_gencount, p.rows, acked_before, where);
             if (next < since)
                 violation("cursor-back", "reader " + zlabel(zi) + ": cursor " + std::to_string(since) + " -> " + std::to_string(next));
             since = next;
             if (reset) full = since > 0;
-            if (static_cast<int>(p.rows.size()) < limit && p.more != 1) break;
+            if (!more) break;
         }
         if (since < rz.cursor) violation("cursor-back", "reader " + zlabel(zi) + ": cursor " + std::to_string(rz.cursor) + " -> " + std::to_string(since));
         rz.cursor = since;
         return true;
+    }
+
+    static uint64_t acks_recorded(int zi)
+    {
+        std::lock_guard<std::mutex> lk(model[zi].mu);
+        return model[zi].acks_recorded;
+    }
+
+    // Every write acknowledged before the pull was sent committed before its
+    // snapshot, so on the last page (more=false, records from since up to
+    // the zone's gencount zone_g in that snapshot): its gencount is at most
+    // zone_g, and if above since, the page holds its item at that gencount
+    // or a later one (its newest version in the snapshot, also <= zone_g).
+    void check_no_gap(int zi, int64_t since, int64_t zone_g, const std::vector<PullRow> &rows, uint64_t acked_before,
+                      const std::string &where)
+    {
+        std::unordered_map<Uuid, int64_t, UuidHash> page;
+        for (const auto &row : rows) page[row.item] = std::max(page[row.item], row.gencount);
+        ZoneModel &z = model[zi];
+        std::lock_guard<std::mutex> lk(z.mu);
+        for (auto it = z.acks.upper_bound(since); it != z.acks.end(); ++it) {
+            const Ack &a = it->second;
+            if (a.ack_no > acked_before) continue;  // acknowledged after the pull was sent
+            int64_t g = it->first;
+            if (g > zone_g) {
+                violation("pull-gap", where + ": zone gencount " + std::to_string(zone_g) + " below write " + std::to_string(g) +
+                                          " acknowledged before the pull");
+                continue;
+            }
+            auto seen = page.find(a.item);
+            bool present = seen != page.end() && seen->second >= g;
+            if (cfg.injected("pull-gap") && !injected_gap_ && present) {
+                injected_gap_ = true;
+                present = false;
+            }
+            if (!present)
+                violation("pull-gap", where + ": last page (up to zone gencount " + std::to_string(zone_g) + ") lacks item " +
+                                          uuid_str(a.item) + " written at gencount " + std::to_string(g) + " before the pull");
+        }
     }
 
     void check_row(int zi, int64_t prev, const PullRow &row, bool live_only)
@@ -124,7 +191,7 @@ private:
     ReaderState &st_;
     std::mt19937_64 rng_;
     std::unique_ptr<Backend> be_;
-    bool injected_leak_ = false, injected_stale_ = false;
+    bool injected_leak_ = false, injected_stale_ = false, injected_next_since_ = false, injected_gap_ = false;
 };
 
 }  // namespace

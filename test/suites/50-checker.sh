@@ -64,6 +64,11 @@ if [ -x "$PROXY_BIN" ]; then
         grep '^# fault\|check:' "$work/http.out"
         expect_eq "checker over HTTP: faults injected (kill -9 proxy, kill -9 postmaster)" 2 "$FAULTS_DONE"
         report "checker over HTTP under kill -9 of proxy and database" "$work/http.out" "$CHECKER_RC"
+        # next_since exists only over HTTP: corrupted once, it must be reported.
+        "$CHECKER" "${common[@]}" --prefix httpinject --http "http://127.0.0.1:$PROXY_PORT" --writers 2 --readers 2 \
+            --writes 300 --seconds 30 --inject next-since >"$work/http-inject.out" 2>&1
+        check "checker over HTTP: injected 'next-since' is caught as next-since" \
+            grep -q "violations\[next-since\]=" "$work/http-inject.out"
         proxy_stop
     else
         not_ok "start credsync-proxy for the checker ($(tail -3 "$PROXY_LOG"))"
@@ -78,7 +83,7 @@ rc=$?
 expect_eq "checker with injected faults exits non-zero" 1 "$rc"
 for pair in lost:lost dup:duplicate-gencount gap:not-dense digest:digest reader-miss:reader-final-state \
             leak:isolation replay:replay-mismatch order:allocation-order conflict:conflict-detail \
-            batch:batch-not-consecutive stale:stale-version obs:observation-mismatch; do
+            batch:batch-not-consecutive stale:stale-version obs:observation-mismatch pull-gap:pull-gap; do
     inj=${pair%%:*} kind=${pair#*:}
     check "injected '$inj' is caught as $kind" grep -q "violations\[$kind\]=" "$work/inject.out"
 done
