@@ -54,6 +54,8 @@ const std::vector<Flag> &flags()
          }},
         {"--open-registration", nullptr, "enable POST /v1/register (anyone may create a user)",
          [](Config &c, const std::string &) { c.open_registration = true; }},
+        {"--check", nullptr, "check the flags, the database, the extension's version and the role's grants; print what was found and exit 0 (all in order) or 1",
+         [](Config &c, const std::string &) { c.check = true; }},
         {"--pool-size", "N", "database connections at most (default 8)",
          [](Config &c, const std::string &v) { c.pool_size = static_cast<int>(to_int("--pool-size", v, 1, 1000)); }},
         {"--pool-timeout-ms", "MS", "longest wait for a free connection before 503 (default 2000)",

@@ -11,6 +11,7 @@ struct Config {
     std::string listen_host = "127.0.0.1";
     int listen_port = 8080;
     bool open_registration = false;
+    bool check = false;                   // --check: check the configuration, then exit
     int pool_size = 8;                    // most database connections at once
     int pool_timeout_ms = 2000;           // longest wait for a pool connection
     size_t max_body_bytes = 8 * 1024 * 1024;

@@ -2,6 +2,7 @@
 // extension. Wiring only: flags, the pool, the long-poll listener, the HTTP
 // server, metrics gauges, signals.
 #include "auth.h"
+#include "check.h"
 #include "config.h"
 #include "http.h"
 #include "listener.h"
@@ -21,38 +22,6 @@
 
 using namespace credsync;
 
-namespace {
-
-// Logs whether the database and the extension are there; the proxy serves
-// either way (503 until the database answers), so this is only a hint.
-void check_database(const std::string &conninfo)
-{
-    PGconn *c = connect_db(conninfo, "credsync-proxy");
-    if (PQstatus(c) != CONNECTION_OK) {
-        log_line("warning: database not reachable yet; answering 503 until it is");
-    } else {
-        // Pulls go through sync_pull_page (1.2), which a role granted before
-        // the update to 1.2 only gets from grant_proxy() run again.
-        PGresult *r = PQexec(c,
-                             "SELECT e.extversion, p IS NOT NULL AND pg_catalog.has_function_privilege(p, 'EXECUTE')"
-                             "  FROM pg_catalog.pg_extension e,"
-                             "       pg_catalog.to_regprocedure("
-                             "         'credsync.sync_pull_page(text,text,bigint,integer,boolean,bigint)') p"
-                             " WHERE e.extname = 'credsync'");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-            log_line("warning: extension credsync is not installed in this database");
-        else if (std::string(PQgetvalue(r, 0, 1)) != "t")
-            log_line(std::string("warning: extension credsync ") + PQgetvalue(r, 0, 0) +
-                     ": pulls need credsync.sync_pull_page (1.2): run ALTER EXTENSION credsync UPDATE,"
-                     " then SELECT credsync.grant_proxy('<this role>')");
-        else
-            log_line(std::string("database reachable, extension credsync ") + PQgetvalue(r, 0, 0));
-        PQclear(r);
-    }
-    PQfinish(c);
-}
-
-}  // namespace
 
 int main(int argc, char **argv)
 {
@@ -62,6 +31,7 @@ int main(int argc, char **argv)
         ~FlushLogsAtExit() { log_flush(); }
     } flush_logs;
     Config cfg = parse_flags(argc, argv);
+    if (cfg.check) return run_check(cfg);
     // Request bodies and pull pages are large, short-lived buffers. glibc
     // raises its mmap threshold each time such a buffer is freed, after which
     // they come from the per-thread heaps and stay there once freed: with many
@@ -80,7 +50,7 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-    check_database(cfg.db);
+    log_database_findings(cfg);
     Pool pool(cfg.db, cfg.pool_size, cfg.pool_timeout_ms, cfg.statement_timeout_ms);
     Listener listener(cfg.db, cfg.max_waiters);
     TokenAuth auth(pool, cfg.token_cache_ms, [&] { return listener.revocations_heard(); });

@@ -1,5 +1,8 @@
 #include "queries.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace credsync::queries {
 
 // Type oids (pg_type.h is server-side; these values are fixed by PostgreSQL).
@@ -64,5 +67,28 @@ const Statement delete_item = {"delete_item",
                                {oid::text, oid::text, oid::uuid, oid::int8, oid::uuid}};
 
 const Statement ping = {"ping", "SELECT 1", {}};
+
+namespace {
+const Statement *const all[] = {&token_user, &issue_token, &account, &limits, &zones, &zone_state,
+                                &push_many, &pull_page, &notify_key, &delete_item, &ping};
+}  // namespace
+
+std::vector<std::string> functions_called()
+{
+    std::vector<std::string> names;
+    const std::string prefix = "credsync.";
+    for (const Statement *st : all) {
+        const std::string sql = st->sql;
+        for (size_t at = sql.find(prefix); at != std::string::npos; at = sql.find(prefix, at + 1)) {
+            size_t start = at + prefix.size(), end = start;
+            while (end < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_')) end++;
+            std::string name = sql.substr(start, end - start);
+            if (end < sql.size() && sql[end] == '(' &&
+                std::find(names.begin(), names.end(), name) == names.end())
+                names.push_back(name);
+        }
+    }
+    return names;
+}
 
 }  // namespace credsync::queries

@@ -4,6 +4,9 @@
 
 #include "pool.h"
 
+#include <string>
+#include <vector>
+
 namespace credsync::queries {
 
 extern const Statement token_user;      // $1 token -> user or NULL
@@ -18,5 +21,10 @@ extern const Statement pull_page;       // $1 user, $2 zone, $3 since, $4 limit,
 extern const Statement notify_key;      // $1 user, $2 zone -> the zone's NOTIFY channel key
 extern const Statement delete_item;     // $1 user, $2 zone, $3 item, $4 if_match, $5 op_id
 extern const Statement ping;            // SELECT 1
+
+// The names of the credsync functions the statements above call, read from
+// their SQL (for --check: the proxy's role must be allowed to run each).
+// Every statement above must be listed in queries.cpp's `all`.
+std::vector<std::string> functions_called();
 
 }  // namespace credsync::queries
