@@ -1,7 +1,7 @@
 // Administrator functions: set_quota, drop_user (compaction: compact.cpp).
 #include "admin.h"
 
-#include "notify.h"
+#include "notify_payload.h"
 #include "spi.h"
 
 namespace credsync {

@@ -3,7 +3,7 @@
 // function, or at server start from shared_preload_libraries).
 //
 // The SQL-callable functions are in sql_functions.cpp.
-#include "notifier.h"
+#include "notify_worker.h"
 #include "settings.h"
 
 extern "C" {
@@ -14,6 +14,6 @@ void _PG_init(void)
 {
     credsync::define_settings();  // the credsync.* GUCs
     if (process_shared_preload_libraries_in_progress)
-        credsync::notifier_request_shared_memory();  // the notifier's ring (notifier.h)
+        credsync::notifier_request_shared_memory();  // the notifier's ring (notify_worker.h)
 }
 }

@@ -5,7 +5,7 @@
 #include "digest.h"
 #include "errors.h"
 #include "guard.h"
-#include "notify.h"
+#include "notify_payload.h"
 #include "oplog.h"
 #include "quota.h"
 #include "settings.h"

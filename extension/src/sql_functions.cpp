@@ -1,7 +1,7 @@
 // The SQL-callable functions: the C++/PostgreSQL border in one file.
 //
 // Every PG_FUNCTION_INFO_V1 entry point of the library is here (except
-// notify_key, in notify.cpp), and each is thin: it reads its arguments
+// notify_key, in notify_payload.cpp), and each is thin: it reads its arguments
 // (NULL checked before anything is detoasted, each checked and named in
 // CS400 errors by validate.h), calls the function that does the work, and
 // returns its result. The work is in plain C-style code in the files named

@@ -3,7 +3,7 @@
 #include "tokens.h"
 
 #include "crypto.h"
-#include "notify.h"
+#include "notify_payload.h"
 #include "spi.h"
 
 namespace credsync {

@@ -1,3 +1,6 @@
+// What credsync notifies, and with which payload (delivery after commit is
+// notify_worker.h).
+//
 // Keyed notifications: each committed push sends NOTIFY credsync with
 // payload "<key> <gencount>", where key = notify_key(user_id, zone) is the
 // first 16 bytes, in hex, of HMAC-SHA-256(installation secret,

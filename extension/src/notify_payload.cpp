@@ -1,8 +1,8 @@
-#include "notify.h"
+#include "notify_payload.h"
 
 #include "crypto.h"
 #include "errors.h"
-#include "notifier.h"
+#include "notify_worker.h"
 #include "settings.h"
 #include "spi.h"
 #include "validate.h"

@@ -1,4 +1,4 @@
-#include "notifier.h"
+#include "notify_worker.h"
 
 extern "C" {
 #include "access/xact.h"

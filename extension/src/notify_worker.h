@@ -1,4 +1,7 @@
-// The notifier: NOTIFY without serializing the pushes' commits.
+// The notifier: NOTIFY without serializing the pushes' commits. This file
+// (with notify_worker.cpp) is how a notification is delivered: the ring in
+// shared memory, the pushing backend's hand-over at commit and the
+// background worker. What is notified, and the payload, is notify_payload.h.
 //
 // PostgreSQL's PreCommit_Notify takes one cluster-wide lock and holds it
 // until the notifying transaction has committed, so every transaction that
