@@ -30,32 +30,91 @@ void append_base64(std::string &out, const char *p, size_t n)
     out.resize(at + static_cast<size_t>(written));
 }
 
-static bool is_b64_char(char c)
+namespace {
+
+// The value of each character of the standard alphabet; 64 for any other byte.
+struct Base64Table {
+    unsigned char v[256];
+    constexpr Base64Table() : v()
+    {
+        for (int i = 0; i < 256; i++) v[i] = 64;
+        const char *abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (int i = 0; i < 64; i++) v[static_cast<unsigned char>(abc[i])] = static_cast<unsigned char>(i);
+    }
+};
+constexpr Base64Table kBase64;
+
+inline unsigned b64_value(char c) { return kBase64.v[static_cast<unsigned char>(c)]; }
+
+// The bytes a text of this length decodes to if it is valid.
+size_t b64_decoded_size(std::string_view t)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    if (t.empty()) return 0;
+    size_t pad = t[t.size() - 1] == '=' ? (t[t.size() - 2] == '=' ? 2 : 1) : 0;
+    return t.size() / 4 * 3 - pad;
 }
 
-std::optional<std::string> base64_decode(const std::string &text)
+// Checks that t is the canonical spelling of some bytes and, when out is not
+// null, writes them there (b64_decoded_size(t) bytes). Canonical: a multiple
+// of 4 characters of the standard alphabet, '=' only as the last one or two,
+// and no set bits after the last byte (so that re-encoding gives t back).
+bool b64_decode(std::string_view t, char *out)
 {
-    if (text.empty()) return std::string();
-    if (text.size() % 4 != 0 || text.size() > static_cast<size_t>(INT32_MAX)) return std::nullopt;
-    size_t pad = 0;
-    if (text[text.size() - 1] == '=') pad++;
-    if (text[text.size() - 2] == '=') pad++;
-    // '=' may appear only as the last one or two characters.
-    for (size_t i = 0; i < text.size() - pad; i++)
-        if (!is_b64_char(text[i])) return std::nullopt;
-    std::string out(text.size() / 4 * 3, '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(&out[0]),
-                            reinterpret_cast<const unsigned char *>(text.data()),
-                            static_cast<int>(text.size()));
-    if (n < 0 || static_cast<size_t>(n) != out.size()) return std::nullopt;
-    // EVP_DecodeBlock counts padding as zero bytes: drop them.
-    out.resize(out.size() - pad);
-    // Reject non-canonical spellings (set bits after the last byte): the
-    // canonical encoding of what we decoded must be what we were given.
-    if (base64_encode(out) != text) return std::nullopt;
+    size_t n = t.size();
+    if (n == 0) return true;
+    if (n % 4 != 0 || n > static_cast<size_t>(INT32_MAX)) return false;
+    size_t full = n - 4;  // every group but the last has no padding
+    for (size_t i = 0; i < full; i += 4) {
+        unsigned a = b64_value(t[i]), b = b64_value(t[i + 1]), c = b64_value(t[i + 2]), d = b64_value(t[i + 3]);
+        if ((a | b | c | d) & 64) return false;
+        if (out) {
+            unsigned v = a << 18 | b << 12 | c << 6 | d;
+            *out++ = static_cast<char>(v >> 16);
+            *out++ = static_cast<char>(v >> 8 & 0xff);
+            *out++ = static_cast<char>(v & 0xff);
+        }
+    }
+    unsigned a = b64_value(t[full]), b = b64_value(t[full + 1]);
+    if ((a | b) & 64) return false;
+    if (t[full + 3] != '=') {
+        unsigned c = b64_value(t[full + 2]), d = b64_value(t[full + 3]);
+        if ((c | d) & 64) return false;
+        if (out) {
+            unsigned v = a << 18 | b << 12 | c << 6 | d;
+            *out++ = static_cast<char>(v >> 16);
+            *out++ = static_cast<char>(v >> 8 & 0xff);
+            *out++ = static_cast<char>(v & 0xff);
+        }
+    } else if (t[full + 2] == '=') {
+        if (b & 15) return false;  // stray bits: "QR==" is not the spelling of "A"
+        if (out) *out = static_cast<char>((a << 2 | b >> 4) & 0xff);
+    } else {
+        unsigned c = b64_value(t[full + 2]);
+        if ((c & 64) || (c & 3)) return false;
+        if (out) {
+            *out++ = static_cast<char>((a << 2 | b >> 4) & 0xff);
+            *out = static_cast<char>((b << 4 | c >> 2) & 0xff);
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+bool base64_valid(std::string_view text) { return b64_decode(text, nullptr); }
+
+bool base64_decode_into(std::string_view text, std::string &out)
+{
+    // Checked first, so that a refused text costs no allocation.
+    if (!b64_decode(text, nullptr)) return false;
+    out.resize(b64_decoded_size(text));
+    return b64_decode(text, out.empty() ? nullptr : &out[0]);
+}
+
+std::optional<std::string> base64_decode(std::string_view text)
+{
+    std::string out;
+    if (!base64_decode_into(text, out)) return std::nullopt;
     return out;
 }
 
@@ -64,7 +123,7 @@ static bool is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-bool is_uuid(const std::string &s)
+bool is_uuid(std::string_view s)
 {
     if (s.size() != 36) return false;
     for (size_t i = 0; i < 36; i++) {
@@ -74,9 +133,9 @@ bool is_uuid(const std::string &s)
     return true;
 }
 
-std::string uuid_lower(const std::string &s)
+std::string uuid_lower(std::string_view s)
 {
-    std::string out = s;
+    std::string out(s);
     for (auto &c : out)
         if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
     return out;
@@ -130,7 +189,7 @@ std::string random_uuid()
     return uuid_from_bytes(b);
 }
 
-bool is_zone(const std::string &s)
+bool is_zone(std::string_view s)
 {
     if (s.empty() || s.size() > 64) return false;
     for (char c : s) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace credsync {
 
@@ -12,14 +13,20 @@ namespace credsync {
 // (no whitespace, no missing or extra padding, no stray bits), so that one blob
 // has exactly one spelling.
 std::string base64_encode(const std::string &bytes);
-std::optional<std::string> base64_decode(const std::string &text);
+std::optional<std::string> base64_decode(std::string_view text);
+// The same strict decoding into out (replaced; left unspecified when the text
+// is refused), so that a caller can decode straight from a buffer it does not
+// own into the string it keeps.
+bool base64_decode_into(std::string_view text, std::string &out);
+// Whether text is canonical base64, without decoding it anywhere.
+bool base64_valid(std::string_view text);
 // Appends the base64 of n bytes at p to out (no intermediate string).
 void append_base64(std::string &out, const char *p, size_t n);
 
 // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", hex digits of either case.
-bool is_uuid(const std::string &s);
+bool is_uuid(std::string_view s);
 // Lower-case canonical form of a valid uuid.
-std::string uuid_lower(const std::string &s);
+std::string uuid_lower(std::string_view s);
 // A random (version 4) uuid from OpenSSL's CSPRNG.
 std::string random_uuid();
 // 16 raw bytes -> canonical text.
@@ -30,7 +37,7 @@ void append_uuid(std::string &out, const unsigned char *b);
 void append_int(std::string &out, long long v);
 
 // 1..64 characters of [A-Za-z0-9_.-].
-bool is_zone(const std::string &s);
+bool is_zone(std::string_view s);
 
 std::string to_hex(const unsigned char *b, size_t n);
 std::string sha256(const std::string &data);
