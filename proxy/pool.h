@@ -89,6 +89,9 @@ private:
         PGconn *conn = nullptr;
         std::set<std::string> prepared;
         bool busy = false;
+        // When the connection last answered a request whole: within
+        // kRecentUse of it the pre-use check is skipped (see ensure_connected).
+        std::chrono::steady_clock::time_point last_ok{};
     };
     void release(size_t slot);
     bool ensure_connected(Slot &s);  // called with the slot leased, not the mutex
