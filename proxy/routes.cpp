@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr long long kDefaultMaxBlobBytes = 1048576, kDefaultMaxBatchRecords = 1000;
+constexpr long long kDefaultMaxBlobBytes = 1048576;
 
 Reply json_reply(int status, const json &j)
 {
@@ -133,6 +133,7 @@ Reply Api::account(const std::string &user)
     // After sync_account the extension's library is loaded, so its settings
     // (with their units, e.g. "1MB") are visible to current_setting().
     Result l = lease->run(queries::limits, {});
+    note_batch_limit(l.get());
     auto setting = [&](int col, long long dflt) {
         if (PQgetisnull(l.get(), 0, col)) return dflt;
         auto v = parse_setting_bytes(PQgetvalue(l.get(), 0, col));
@@ -144,7 +145,7 @@ Reply Api::account(const std::string &user)
         {"quota", {{"max_bytes", int_at(a.get(), 0, 2)}, {"max_items", int_at(a.get(), 0, 3)}}},
         {"limits",
          {{"max_blob_bytes", setting(0, kDefaultMaxBlobBytes)},
-          {"max_batch_records", setting(1, kDefaultMaxBatchRecords)},
+          {"max_batch_records", setting(1, static_cast<long long>(kDefaultMaxBatchRecords))},
           {"max_body_bytes", static_cast<long long>(cfg_.max_body_bytes)},
           {"max_pull_records", kMaxPullRecords}}},
     };
@@ -180,10 +181,58 @@ Reply Api::zone(const std::string &user, const std::string &zone)
                             {"horizon", int_at(r.get(), 0, 4)}});
 }
 
+size_t Api::batch_limit() const
+{
+    long long v = batch_limit_;
+    return v > 0 ? static_cast<size_t>(v) : kDefaultMaxBatchRecords;
+}
+
+void Api::note_batch_limit(const PGresult *limits)
+{
+    if (PQntuples(limits) != 1 || PQnfields(limits) < 2) return;
+    if (PQgetisnull(limits, 0, 1)) {
+        batch_limit_ = static_cast<long long>(kDefaultMaxBatchRecords);
+        return;
+    }
+    auto v = parse_int(PQgetvalue(limits, 0, 1), 1, std::numeric_limits<int>::max());
+    if (v) batch_limit_ = *v;
+}
+
+// True when the limit was read again and has changed.
+bool Api::reread_batch_limit()
+{
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    long long last = batch_limit_read_ms_;
+    // At most once a second, whatever the pushes over the limit: one read per
+    // hostile body would turn them into database load.
+    if (last != 0 && now - last < 1000) return false;
+    if (!batch_limit_read_ms_.compare_exchange_strong(last, now)) return false;
+    size_t before = batch_limit();
+    try {
+        // Before the extension's library is loaded in the session the
+        // setting reads as configured, or NULL when it is not: the default.
+        auto lease = pool_.acquire();
+        Result l = lease->run(queries::limits, {});
+        note_batch_limit(l.get());
+    } catch (const ApiError &) {
+        return false;  // the database is away: refuse with what we know
+    }
+    return batch_limit() != before;
+}
+
 Reply Api::push(const std::string &user, const std::string &zone, const std::string &body_text)
 {
     check_zone(zone);
-    PushRequest p = parse_push_body(body_text);
+    PushRequest p;
+    try {
+        p = parse_push_body(body_text, batch_limit());
+    } catch (const ApiError &e) {
+        // Over the limit as we know it: the database's may have changed.
+        if (e.status != 413 || !reread_batch_limit()) throw;
+        p = parse_push_body(body_text, batch_limit());
+    }
     Param op_id = p.op_id ? Param::text(*p.op_id) : Param::null();
     auto lease = pool_.acquire();
     if (p.items.empty()) {

@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <string>
 
 namespace credsync {
@@ -38,6 +39,10 @@ private:
     Reply zones(const std::string &user);
     Reply zone(const std::string &user, const std::string &zone);
     Reply push(const std::string &user, const std::string &zone, const std::string &body);
+    // The database's credsync.max_batch_records as last read, or its default.
+    size_t batch_limit() const;
+    void note_batch_limit(const PGresult *limits);
+    bool reread_batch_limit();
     Reply pull(const std::string &user, const std::string &zone, const httplib::Request &req);
     Reply delete_item(const std::string &user, const std::string &zone, const std::string &item,
                       const httplib::Request &req);
@@ -46,6 +51,12 @@ private:
     Pool &pool_;
     Listener &listener_;
     TokenAuth &auth_;  // a long-poll re-checks its token before every re-pull
+    // A push over the batch limit is refused while its body is parsed, before
+    // it costs memory. The limit is the database's: read by every account
+    // request and, at most once a second, when a push goes over it (so that a
+    // raised setting is seen before a push is refused for it). 0: not read yet.
+    std::atomic<long long> batch_limit_{0};
+    std::atomic<long long> batch_limit_read_ms_{0};
 };
 
 }  // namespace credsync

@@ -6,12 +6,9 @@
 
 #include <cstdint>
 #include <limits>
-#include <set>
 #include <strings.h>
 
 namespace credsync {
-
-using nlohmann::json;
 
 namespace {
 
@@ -87,81 +84,342 @@ void check_request_head(const httplib::Headers &headers, const RouteMatch &m, si
     }
 }
 
-PushRequest parse_push_body(const std::string &body_text)
+ApiError too_many_records(size_t max_records)
+{
+    return ApiError(413, "too_large",
+                    "the push has more records than credsync.max_batch_records: max_batch_records=" +
+                        std::to_string(max_records));
+}
+
+namespace {
+
+// A push's shape: depth 1 is the body object, 2 its records array, 3 a record.
+// Nothing valid nests deeper, so deeper is refused as soon as it opens.
+constexpr int kMaxDepth = 3;
+
+// What a container open at some depth is (root: the body's own position).
+enum class Where : unsigned char { root, other, body, records, record };
+
+// The known keys, as bits of their object's "seen" flags: a repeated key is
+// found without a set of the object's keys (unknown keys are refused anyway).
+constexpr unsigned kOpId = 1, kRecords = 2;             // in the body
+constexpr unsigned kItem = 1, kBlob = 2, kIfMatch = 4;  // in a record
+
+enum class Kind : unsigned char { null, boolean, negative, nonnegative, fraction, string, object, array };
+
+// A JSON value as the SAX parser reports it. For a string, text points into
+// the parser's own buffer (valid during the callback only).
+struct Value {
+    explicit Value(Kind k) : kind(k) {}
+    Kind kind;
+    long long negative = 0;  // Kind::negative (nlohmann's number_integer: "-0" is 0)
+    unsigned long long nonnegative = 0;
+    std::string_view text;
+};
+
+// The record being read. Its problems are noted, then judged at its end in the
+// order the checks have always had.
+struct Record {
+    unsigned seen = 0;
+    std::optional<std::string> min_unknown;  // its unknown key that sorts first
+    bool item_bad = false;
+    std::optional<std::string> item;
+    bool blob_wrong_type = false, blob_bad = false, blob_null = false;
+    std::optional<std::string> blob;
+    bool if_match_bad = false;
+    std::optional<long long> if_match;
+};
+
+// Keeps the smaller of two keys in std::string's byte order: the order in
+// which the earlier std::map-backed parser listed an object's keys, so the
+// same unknown key is named.
+void keep_min(std::optional<std::string> &min, std::string &key)
+{
+    if (!min || key < *min) min = std::move(key);  // nlohmann: the key may be moved from
+}
+
+// The SAX handler. A problem is noted in its slot (one per kind), the slots are
+// judged in a fixed order once the parse has run to the end (so that a body
+// that is not JSON at all is always "not valid JSON"), and once any problem is
+// noted nothing more is stored. Only a value nested too deep and one record too
+// many stop the parse at once.
+class PushSax final : public nlohmann::json::json_sax_t {
+public:
+    enum class Abort { none, syntax, depth, records };
+
+    PushSax(PushRequest &out, size_t max_records) : out_(out), max_records_(max_records) {}
+
+    bool null() override { return value(Value{Kind::null}); }
+    bool boolean(bool) override { return value(Value{Kind::boolean}); }
+    bool number_integer(number_integer_t v) override
+    {
+        Value x{Kind::negative};
+        x.negative = v;
+        return value(x);
+    }
+    bool number_unsigned(number_unsigned_t v) override
+    {
+        Value x{Kind::nonnegative};
+        x.nonnegative = v;
+        return value(x);
+    }
+    bool number_float(number_float_t, const string_t &) override { return value(Value{Kind::fraction}); }
+    bool string(string_t &s) override
+    {
+        Value x{Kind::string};
+        x.text = s;
+        return value(x);
+    }
+    bool binary(binary_t &) override { return value(Value{Kind::boolean}); }  // never in JSON text
+    bool start_object(std::size_t) override { return open(Kind::object); }
+    bool start_array(std::size_t) override { return open(Kind::array); }
+    bool end_object() override { return close(); }
+    bool end_array() override { return close(); }
+    bool key(string_t &k) override;
+    bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override
+    {
+        abort_ = Abort::syntax;
+        return false;
+    }
+
+    Abort aborted() const { return abort_; }
+    // Once the parse has run to the end: the refusal, if any.
+    std::optional<std::string> problem() const;
+
+private:
+    bool failed() const
+    {
+        return repeat_ || not_object_ || body_unknown_ || op_id_bad_ || records_bad_ || record_error_;
+    }
+    // Called as a problem is noted: nothing stored is needed any more.
+    void drop_stored() { out_ = PushRequest{}; }
+    bool value(const Value &v);
+    bool open(Kind kind);
+    bool close();
+    void record_value(const Value &v);
+    void end_record();
+    Where here() const { return where_[depth_]; }
+
+    PushRequest &out_;
+    size_t max_records_;
+    Abort abort_ = Abort::none;
+    int depth_ = 0;
+    Where where_[kMaxDepth + 1] = {Where::root};  // where_[d]: the container open at depth d
+    Where opening_ = Where::other;                 // what the container being opened is
+    unsigned field_ = 0;                           // the known key whose value comes next (0: other)
+    unsigned body_seen_ = 0;
+    bool records_present_ = false;
+    size_t records_count_ = 0;
+    Record rec_;
+
+    // The problems, in the order they are reported.
+    std::optional<std::string> repeat_;        // the first known key given twice in its object
+    bool not_object_ = false;                  // the body is not an object
+    std::optional<std::string> body_unknown_;  // the unknown body field that sorts first
+    bool op_id_bad_ = false;
+    bool records_bad_ = false;                 // records is there but not an array
+    std::optional<std::string> record_error_;  // the first bad record's message
+};
+
+bool PushSax::key(string_t &k)
+{
+    unsigned bit = 0;
+    unsigned *seen = nullptr;
+    if (here() == Where::body) {
+        bit = k == "op_id" ? kOpId : k == "records" ? kRecords : 0;
+        seen = &body_seen_;
+        if (bit == kRecords) records_present_ = true;
+        if (!bit) {
+            if (!body_unknown_ && !failed()) drop_stored();
+            keep_min(body_unknown_, k);
+        }
+    } else if (here() == Where::record) {
+        bit = k == "item" ? kItem : k == "blob" ? kBlob : k == "if_match" ? kIfMatch : 0;
+        seen = &rec_.seen;
+        if (!bit && !failed()) keep_min(rec_.min_unknown, k);
+    }
+    field_ = bit;
+    if (seen && bit) {
+        if (*seen & bit) {
+            if (!repeat_) {
+                if (!failed()) drop_stored();
+                repeat_ = k;
+            }
+        }
+        *seen |= bit;
+    }
+    return true;
+}
+
+// A value (a scalar, or a container being opened) at the current position.
+bool PushSax::value(const Value &v)
+{
+    opening_ = Where::other;
+    switch (here()) {
+    case Where::root:
+        if (v.kind == Kind::object) opening_ = Where::body;
+        else not_object_ = true;  // nothing was stored yet
+        break;
+    case Where::body:
+        if (field_ == kOpId) {
+            if (v.kind == Kind::null) break;
+            if (v.kind == Kind::string && is_uuid(v.text)) {
+                if (!failed()) out_.op_id = uuid_lower(v.text);
+            } else if (!op_id_bad_) {
+                if (!failed()) drop_stored();
+                op_id_bad_ = true;
+            }
+        } else if (field_ == kRecords) {
+            if (v.kind == Kind::array) {
+                opening_ = Where::records;
+                records_count_ = 0;
+            } else if (!records_bad_) {
+                if (!failed()) drop_stored();
+                records_bad_ = true;
+            }
+        }
+        break;
+    case Where::records: {
+        size_t i = records_count_++;
+        // One record too many ends the parse: with nothing else wrong so far,
+        // the database would refuse the push (CS413) after all the work.
+        if (records_count_ > max_records_ && !failed()) {
+            abort_ = Abort::records;
+            return false;
+        }
+        if (v.kind == Kind::object) {
+            opening_ = Where::record;
+            rec_ = Record{};
+        } else if (!failed()) {
+            record_error_ = "records[" + std::to_string(i) + "] must be an object";
+            drop_stored();
+        }
+        break;
+    }
+    case Where::record: record_value(v); break;
+    case Where::other: break;
+    }
+    return true;
+}
+
+void PushSax::record_value(const Value &v)
+{
+    if (failed()) return;  // a later record's problems are never reported
+    switch (field_) {
+    case kItem:
+        rec_.item.reset();
+        rec_.item_bad = false;
+        if (v.kind == Kind::string && is_uuid(v.text)) rec_.item = uuid_lower(v.text);
+        else if (v.kind != Kind::null) rec_.item_bad = true;
+        break;
+    case kBlob:
+        rec_.blob.reset();
+        rec_.blob_null = rec_.blob_wrong_type = rec_.blob_bad = false;
+        if (v.kind == Kind::null) {
+            rec_.blob_null = true;
+        } else if (v.kind != Kind::string) {
+            rec_.blob_wrong_type = true;
+        } else {
+            // Straight from the parser's buffer into the record.
+            rec_.blob.emplace();
+            if (!base64_decode_into(v.text, *rec_.blob)) {
+                rec_.blob.reset();
+                rec_.blob_bad = true;
+            }
+        }
+        break;
+    case kIfMatch:
+        rec_.if_match.reset();
+        rec_.if_match_bad = false;
+        if (v.kind == Kind::nonnegative &&
+            v.nonnegative <= static_cast<unsigned long long>(std::numeric_limits<long long>::max()))
+            rec_.if_match = static_cast<long long>(v.nonnegative);
+        else if (v.kind == Kind::negative && v.negative >= 0)
+            rec_.if_match = v.negative;
+        else if (v.kind != Kind::null)
+            rec_.if_match_bad = true;
+        break;
+    default: break;
+    }
+}
+
+// The checks of one record, in the order they have always been made.
+void PushSax::end_record()
+{
+    if (failed()) return;
+    std::string where = "records[" + std::to_string(records_count_ - 1) + "]";
+    std::string err;
+    if (rec_.min_unknown)
+        err = where + ": unknown field '" + *rec_.min_unknown + "' (expected item, blob, if_match)";
+    else if (rec_.item_bad)
+        err = where + ".item must be a uuid or null";
+    else if (!(rec_.seen & kBlob))
+        err = where + ".blob is required (base64, or null to delete)";
+    else if (rec_.blob_wrong_type)
+        err = where + ".blob must be a base64 string or null";
+    else if (rec_.blob_bad)
+        err = where + ".blob is not valid standard base64";
+    else if (!rec_.item && rec_.blob_null)
+        err = where + ": a delete needs an item";
+    else if (rec_.if_match_bad)
+        err = where + ".if_match must be an integer >= 0 or null";
+    if (!err.empty()) {
+        record_error_ = std::move(err);
+        drop_stored();
+        return;
+    }
+    if (rec_.if_match) out_.any_if_match = true;
+    out_.items.push_back(std::move(rec_.item));
+    out_.blobs.push_back(std::move(rec_.blob));
+    out_.if_match.push_back(rec_.if_match);
+}
+
+bool PushSax::open(Kind kind)
+{
+    if (!value(Value{kind})) return false;
+    if (depth_ == kMaxDepth) {
+        abort_ = Abort::depth;
+        return false;
+    }
+    where_[++depth_] = opening_;
+    return true;
+}
+
+bool PushSax::close()
+{
+    if (here() == Where::record) end_record();
+    depth_--;
+    return true;
+}
+
+std::optional<std::string> PushSax::problem() const
+{
+    if (repeat_) return "the body repeats the key '" + *repeat_ + "'";
+    if (not_object_) return std::string("the body must be a JSON object");
+    if (body_unknown_) return "unknown field '" + *body_unknown_ + "' (expected records, op_id)";
+    if (op_id_bad_) return std::string("op_id must be a uuid");
+    if (!records_present_ || records_bad_) return std::string("records must be an array");
+    return record_error_;
+}
+
+}  // namespace
+
+PushRequest parse_push_body(std::string_view body, size_t max_records)
 {
     // nlohmann's lexer takes a NUL byte for the end of the input, so the
     // bytes after one would be ignored; a raw NUL is never valid JSON.
-    if (body_text.find('\0') != std::string::npos) throw bad_request("the body is not valid JSON");
-    // nlohmann keeps the last of repeated keys; a reader that keeps the first
-    // would see another request, so a repeated key is refused.
-    std::vector<std::set<std::string>> keys;  // one set per open object
-    std::string repeated;
-    bool has_repeated = false;
-    auto track_keys = [&](int, json::parse_event_t event, json &parsed) {
-        if (event == json::parse_event_t::object_start) keys.emplace_back();
-        else if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
-        else if (event == json::parse_event_t::key && !keys.empty() && !has_repeated &&
-                 !keys.back().insert(parsed.get<std::string>()).second) {
-            has_repeated = true;
-            repeated = parsed.get<std::string>();
-        }
-        return true;
-    };
-    json body;
-    try {
-        body = json::parse(body_text, track_keys);
-    } catch (const json::exception &) {
-        throw bad_request("the body is not valid JSON");
-    }
-    if (has_repeated) throw bad_request("the body repeats the key '" + repeated + "'");
-    if (!body.is_object()) throw bad_request("the body must be a JSON object");
-    for (auto it = body.begin(); it != body.end(); ++it)
-        if (it.key() != "records" && it.key() != "op_id")
-            throw bad_request("unknown field '" + it.key() + "' (expected records, op_id)");
+    if (body.find('\0') != std::string_view::npos) throw bad_request("the body is not valid JSON");
     PushRequest p;
-    if (body.contains("op_id") && !body["op_id"].is_null()) {
-        const json &o = body["op_id"];
-        if (!o.is_string() || !is_uuid(o.get<std::string>())) throw bad_request("op_id must be a uuid");
-        p.op_id = uuid_lower(o.get<std::string>());
+    PushSax sax(p, max_records);
+    nlohmann::json::sax_parse(body.data(), body.data() + body.size(), &sax);
+    switch (sax.aborted()) {
+    case PushSax::Abort::syntax: throw bad_request("the body is not valid JSON");
+    case PushSax::Abort::depth:
+        throw bad_request("the body nests deeper than a push does (body, records, record: 3 levels)");
+    case PushSax::Abort::records: throw too_many_records(max_records);
+    case PushSax::Abort::none: break;
     }
-    if (!body.contains("records") || !body["records"].is_array()) throw bad_request("records must be an array");
-    const json &records = body["records"];
-
-    for (size_t i = 0; i < records.size(); i++) {
-        const json &rec = records[i];
-        std::string where = "records[" + std::to_string(i) + "]";
-        if (!rec.is_object()) throw bad_request(where + " must be an object");
-        for (auto it = rec.begin(); it != rec.end(); ++it)
-            if (it.key() != "item" && it.key() != "blob" && it.key() != "if_match")
-                throw bad_request(where + ": unknown field '" + it.key() + "' (expected item, blob, if_match)");
-        std::optional<std::string> item;
-        if (rec.contains("item") && !rec["item"].is_null()) {
-            if (!rec["item"].is_string() || !is_uuid(rec["item"].get<std::string>()))
-                throw bad_request(where + ".item must be a uuid or null");
-            item = uuid_lower(rec["item"].get<std::string>());
-        }
-        if (!rec.contains("blob")) throw bad_request(where + ".blob is required (base64, or null to delete)");
-        std::optional<std::string> blob;
-        if (!rec["blob"].is_null()) {
-            if (!rec["blob"].is_string()) throw bad_request(where + ".blob must be a base64 string or null");
-            blob = base64_decode(rec["blob"].get<std::string>());
-            if (!blob) throw bad_request(where + ".blob is not valid standard base64");
-        }
-        if (!item && !blob) throw bad_request(where + ": a delete needs an item");
-        std::optional<long long> im;
-        if (rec.contains("if_match") && !rec["if_match"].is_null()) {
-            const json &v = rec["if_match"];
-            bool ok = (v.is_number_unsigned() && v.get<unsigned long long>() <=
-                                                     static_cast<unsigned long long>(std::numeric_limits<long long>::max())) ||
-                      (v.is_number_integer() && !v.is_number_unsigned() && v.get<long long>() >= 0);
-            if (!ok) throw bad_request(where + ".if_match must be an integer >= 0 or null");
-            im = v.is_number_unsigned() ? static_cast<long long>(v.get<unsigned long long>()) : v.get<long long>();
-            p.any_if_match = true;
-        }
-        p.items.push_back(item);
-        p.blobs.push_back(std::move(blob));
-        p.if_match.push_back(im);
-    }
+    if (auto problem = sax.problem()) throw bad_request(*problem);
     return p;
 }
 

@@ -10,8 +10,10 @@
 
 #include <httplib.h>
 
+#include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace credsync {
@@ -36,7 +38,23 @@ struct PushRequest {
     std::vector<std::optional<long long>> if_match;
     bool any_if_match = false;
 };
-PushRequest parse_push_body(const std::string &body);
+// credsync.max_batch_records' default (the database's setting decides; the
+// proxy only uses this until it has read the setting).
+constexpr size_t kDefaultMaxBatchRecords = 1000;
+// Parses a push body as it streams through a SAX parser, straight into the
+// PushRequest: no document tree, no copy of the body. What it keeps is bounded
+// by the records it stores (at most max_records) and the longest string.
+// Refused (ApiError 400, or 413 too_large from too_many_records()):
+//  - at once: nesting deeper than a push's 3 levels (body, records, record),
+//    and a records array longer than max_records;
+//  - otherwise once the whole body has been read, with the first problem in
+//    this order: not JSON (or a NUL byte), a known key repeated in the body or
+//    a record, not an object, an unknown body field, op_id, records, then the
+//    first bad record.
+PushRequest parse_push_body(std::string_view body, size_t max_records = kDefaultMaxBatchRecords);
+// The 413 of a push over max_records, worded as the database words its own
+// (CS413, "max_batch_records=N").
+ApiError too_many_records(size_t max_records);
 
 // GET /v1/zones/{zone}/pull?since=N&limit=L&wait=S&full=B
 struct PullParams {

@@ -11,6 +11,16 @@
 // a result breaks what the handlers rely on (invariants below) or a refusal
 // is not a well-formed 4xx error.
 //
+// The push body parser is also checked against a reference: the document-tree
+// parser it replaced (reference_push_body below, kept as it was), which holds
+// a whole body in memory and so cannot serve, but says plainly what a body
+// means. Both must accept the same bodies with the same result, and refuse
+// with the same message, except where the streaming parser decides otherwise
+// on purpose: it refuses nesting deeper than a push's 3 levels and more than
+// max_records records at once (while the reference may name another problem,
+// or accept), and it finds repeated keys only among the keys a push knows
+// (a repeated unknown key is reported as unknown).
+//
 // Build: make -C proxy fuzz   (../build/fuzz/request-fuzzer)
 // Run:   test/suites/46-fuzz.sh (short), test/fuzz/run-long.sh (make stress)
 #include "codec.h"
@@ -21,9 +31,13 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <openssl/evp.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <set>
 #include <string>
 
 using namespace credsync;
@@ -81,10 +95,166 @@ void refused_or(Fn fn)
     // would turn it into a 500, which bad input must never cause.
 }
 
+// ------------------------------------------------------------------------
+// The reference: proxy/validate.cpp's and codec.cpp's push body parsing and
+// base64 decoding before the streaming parser (commit 39e1e08), unchanged.
+
+std::optional<std::string> reference_base64_decode(const std::string &text)
+{
+    auto is_b64_char = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    };
+    if (text.empty()) return std::string();
+    if (text.size() % 4 != 0 || text.size() > static_cast<size_t>(INT32_MAX)) return std::nullopt;
+    size_t pad = 0;
+    if (text[text.size() - 1] == '=') pad++;
+    if (text[text.size() - 2] == '=') pad++;
+    for (size_t i = 0; i < text.size() - pad; i++)
+        if (!is_b64_char(text[i])) return std::nullopt;
+    std::string out(text.size() / 4 * 3, '\0');
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(&out[0]),
+                            reinterpret_cast<const unsigned char *>(text.data()), static_cast<int>(text.size()));
+    if (n < 0 || static_cast<size_t>(n) != out.size()) return std::nullopt;
+    out.resize(out.size() - pad);
+    if (base64_encode(out) != text) return std::nullopt;
+    return out;
+}
+
+PushRequest reference_push_body(const std::string &body_text)
+{
+    using nlohmann::json;
+    if (body_text.find('\0') != std::string::npos) throw bad_request("the body is not valid JSON");
+    std::vector<std::set<std::string>> keys;
+    std::string repeated;
+    bool has_repeated = false;
+    auto track_keys = [&](int, json::parse_event_t event, json &parsed) {
+        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        else if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+        else if (event == json::parse_event_t::key && !keys.empty() && !has_repeated &&
+                 !keys.back().insert(parsed.get<std::string>()).second) {
+            has_repeated = true;
+            repeated = parsed.get<std::string>();
+        }
+        return true;
+    };
+    json body;
+    try {
+        body = json::parse(body_text, track_keys);
+    } catch (const json::exception &) {
+        throw bad_request("the body is not valid JSON");
+    }
+    if (has_repeated) throw bad_request("the body repeats the key '" + repeated + "'");
+    if (!body.is_object()) throw bad_request("the body must be a JSON object");
+    for (auto it = body.begin(); it != body.end(); ++it)
+        if (it.key() != "records" && it.key() != "op_id")
+            throw bad_request("unknown field '" + it.key() + "' (expected records, op_id)");
+    PushRequest p;
+    if (body.contains("op_id") && !body["op_id"].is_null()) {
+        const json &o = body["op_id"];
+        if (!o.is_string() || !is_uuid(o.get<std::string>())) throw bad_request("op_id must be a uuid");
+        p.op_id = uuid_lower(o.get<std::string>());
+    }
+    if (!body.contains("records") || !body["records"].is_array()) throw bad_request("records must be an array");
+    const json &records = body["records"];
+    for (size_t i = 0; i < records.size(); i++) {
+        const json &rec = records[i];
+        std::string where = "records[" + std::to_string(i) + "]";
+        if (!rec.is_object()) throw bad_request(where + " must be an object");
+        for (auto it = rec.begin(); it != rec.end(); ++it)
+            if (it.key() != "item" && it.key() != "blob" && it.key() != "if_match")
+                throw bad_request(where + ": unknown field '" + it.key() + "' (expected item, blob, if_match)");
+        std::optional<std::string> item;
+        if (rec.contains("item") && !rec["item"].is_null()) {
+            if (!rec["item"].is_string() || !is_uuid(rec["item"].get<std::string>()))
+                throw bad_request(where + ".item must be a uuid or null");
+            item = uuid_lower(rec["item"].get<std::string>());
+        }
+        if (!rec.contains("blob")) throw bad_request(where + ".blob is required (base64, or null to delete)");
+        std::optional<std::string> blob;
+        if (!rec["blob"].is_null()) {
+            if (!rec["blob"].is_string()) throw bad_request(where + ".blob must be a base64 string or null");
+            blob = reference_base64_decode(rec["blob"].get<std::string>());
+            if (!blob) throw bad_request(where + ".blob is not valid standard base64");
+        }
+        if (!item && !blob) throw bad_request(where + ": a delete needs an item");
+        std::optional<long long> im;
+        if (rec.contains("if_match") && !rec["if_match"].is_null()) {
+            const json &v = rec["if_match"];
+            bool ok = (v.is_number_unsigned() && v.get<unsigned long long>() <=
+                                                     static_cast<unsigned long long>(std::numeric_limits<long long>::max())) ||
+                      (v.is_number_integer() && !v.is_number_unsigned() && v.get<long long>() >= 0);
+            if (!ok) throw bad_request(where + ".if_match must be an integer >= 0 or null");
+            im = v.is_number_unsigned() ? static_cast<long long>(v.get<unsigned long long>()) : v.get<long long>();
+            p.any_if_match = true;
+        }
+        p.items.push_back(item);
+        p.blobs.push_back(std::move(blob));
+        p.if_match.push_back(im);
+    }
+    return p;
+}
+
+// ------------------------------------------------------------------------
+
+struct PushOutcome {
+    bool accepted = false;
+    int status = 0;
+    std::string message;
+    PushRequest request;
+};
+
+template <class Fn>
+PushOutcome outcome(Fn fn)
+{
+    PushOutcome o;
+    try {
+        o.request = fn();
+        o.accepted = true;
+    } catch (const ApiError &e) {
+        check_refusal(e);
+        o.status = e.status;
+        o.message = e.what();
+    }
+    return o;
+}
+
+bool same_request(const PushRequest &a, const PushRequest &b)
+{
+    return a.op_id == b.op_id && a.items == b.items && a.blobs == b.blobs && a.if_match == b.if_match &&
+           a.any_if_match == b.any_if_match;
+}
+
+// The streaming parser against the reference (see the top of this file).
+void compare_with_reference(const std::string &body, const PushOutcome &got, size_t max_records)
+{
+    PushOutcome ref = outcome([&] { return reference_push_body(body); });
+    std::string detail = "body " + body.substr(0, 120) + " | reference: " + (ref.accepted ? "accepted" : ref.message) +
+                         " | streaming: " + (got.accepted ? "accepted" : got.message);
+    if (got.accepted) {
+        expect(ref.accepted && same_request(got.request, ref.request), "push parsed unlike the reference", detail);
+        expect(got.request.items.size() <= max_records, "push over max_records accepted", detail);
+        return;
+    }
+    if (got.status == 413) {
+        expect(got.message == too_many_records(max_records).what(), "413 of another kind", detail);
+        expect(!ref.accepted || ref.request.items.size() > max_records, "413 for a push within max_records", detail);
+        return;
+    }
+    expect(got.status == 400 && !ref.accepted, "push refused that the reference accepts", detail);
+    if (got.message.rfind("the body nests deeper", 0) == 0 || got.message == ref.message) return;
+    // A repeat the streaming parser does not look for (unknown keys, objects
+    // a push does not have): it names another problem of the same body.
+    expect(ref.message.rfind("the body repeats the key '", 0) == 0, "push refused with another message", detail);
+}
+
 void check_push(const std::string &body)
 {
-    refused_or([&] {
-        PushRequest p = parse_push_body(body);
+    // A small limit too, so that the early 413 is met often.
+    for (size_t max_records : {kDefaultMaxBatchRecords, size_t{3}}) {
+        PushOutcome got = outcome([&] { return parse_push_body(body, max_records); });
+        compare_with_reference(body, got, max_records);
+        if (!got.accepted) continue;
+        const PushRequest &p = got.request;
         expect(p.items.size() == p.blobs.size() && p.items.size() == p.if_match.size(), "ragged push arrays");
         bool any = false;
         for (size_t i = 0; i < p.items.size(); i++) {
@@ -103,13 +273,15 @@ void check_push(const std::string &body)
         }
         expect(any == p.any_if_match, "any_if_match wrong");
         if (p.op_id) expect(lower_uuid(*p.op_id), "op_id not a lower-case uuid", *p.op_id);
-    });
+    }
 }
 
 void check_base64(const std::string &s)
 {
     auto d = base64_decode(s);
     if (d) expect(base64_encode(*d) == s, "base64 accepted a non-canonical spelling", s.substr(0, 80));
+    expect(d == reference_base64_decode(s), "base64 decoded unlike the reference", s.substr(0, 80));
+    expect(base64_valid(s) == d.has_value(), "base64_valid disagrees with base64_decode", s.substr(0, 80));
 }
 
 void check_int(const std::string &s)

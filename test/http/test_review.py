@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""The proxy's share of the outside review (issue 10), run by
+test/suites/44-http-review.sh against the real proxy binary and a throwaway
+cluster whose credsync.max_batch_records is 1500.
+
+- hostile push bodies: sixteen 8 MiB bodies at once keep the proxy's peak RSS
+  (VmHWM) at or below 400 MiB, every one is refused, nothing is stored, and
+  the proxy keeps serving (item 3); the batch limit is the database's, not the
+  proxy's default;
+
+Prints one "ok - name" / "not ok - name" line per check."""
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from client import Cluster, Proxy, b64  # noqa: E402
+
+CLUSTER = Cluster(sys.argv[1])
+WORK = sys.argv[2]
+MAX_BATCH = 1500  # 44-http-review.sh sets credsync.max_batch_records
+MIB = 1024 * 1024
+
+failures = 0
+
+
+def check(name, cond, detail=""):
+    global failures
+    if cond:
+        print(f"ok - {name}", flush=True)
+    else:
+        failures += 1
+        print(f"not ok - {name}" + (f" ({str(detail)[:600]})" if detail else ""), flush=True)
+    return cond
+
+
+def is_error(r, status, code):
+    return r is not None and r.status == status and r.code == code
+
+
+def until(fn, timeout, step=0.05):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() >= deadline:
+            return v
+        time.sleep(step)
+
+
+def token_for(user):
+    return CLUSTER.psql(f"SELECT credsync.issue_token('{user}')")
+
+
+def metric(p, name):
+    m = re.search(rb"^credsync_" + name.encode() + rb" (\d+)", p.client().get("/metrics").raw, re.M)
+    return int(m.group(1)) if m else None
+
+
+def vm(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+# ---------------------------------------------------------------- item 3
+
+def hostile_bodies(size):
+    """Bodies of exactly `size` bytes that a document-tree parser turns into
+    many times their size: unique keys, tiny records, deep nesting, a flat
+    array of numbers, one huge (valid base64) string."""
+    def fill(head, unit, tail):
+        n = (size - len(head) - len(tail)) // len(unit)
+        body = head + unit * n + tail
+        return body + b" " * (size - len(body))
+
+    keys = b'{"records":[]' + b"".join(b',"k%07d":0' % i for i in range((size - 16) // 13)) + b"}"
+    keys = keys + b" " * (size - len(keys))
+    return {
+        "unique keys": keys,
+        "tiny records": fill(b'{"records":[{"blob":""}', b',{"blob":""}', b"]}"),
+        "deep nesting": b"[" * size,
+        "flat numbers": fill(b'{"records":[[0', b",0", b"]]}"),
+        "huge string": fill(b'{"records":[{"blob":"', b"AAAA", b'"}]}'),
+    }
+
+
+def t_hostile_memory(cluster):
+    user = f"mem-{uuid.uuid4()}"
+    tok = token_for(user)
+    q = Proxy(cluster, os.path.join(WORK, "memory.log"), ["--threads", "40", "--max-waiters", "4", "--pool-size", "4"]).start()
+    try:
+        c = q.client(tok)
+        check("memory: the proxy serves with the default --max-body-bytes (8 MiB)", c.get("/v1/account").status == 200)
+        bodies = hostile_bodies(8 * MIB)
+        names = list(bodies)
+        before = vm(q.proc.pid, "VmHWM")
+        answers = {}
+
+        def send(i):
+            name = names[i % len(names)]
+            t0 = time.time()
+            r = c.request("POST", "/v1/zones/mem/push", body=bodies[name],
+                          headers={"Content-Type": "application/json"}, timeout=120)
+            answers[i] = (name, r, time.time() - t0)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(16)]
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        took = time.time() - t0
+        peak = vm(q.proc.pid, "VmHWM")
+        print(f"# 16 hostile 8 MiB bodies in {took:.1f} s: VmHWM {before / MIB:.0f} MiB before, {peak / MIB:.0f} MiB after",
+              flush=True)
+        check("memory: sixteen concurrent 8 MiB hostile bodies keep VmHWM <= 400 MiB",
+              peak is not None and peak <= 400 * MIB, f"{peak / MIB:.0f} MiB")
+        refused = all(i in answers and answers[i][1].status in (400, 413) for i in range(16))
+        check("memory: every hostile body is refused (400, or 413 for too many records)", refused,
+              sorted((a[0], a[1].status, (a[1].json or {}).get("error", {}).get("message")) for a in answers.values()))
+        by_name = {a[0]: a[1] for a in answers.values()}
+        r = by_name.get("tiny records")
+        check("memory: 700k records are refused as over the database's batch limit (413 too_large, max_batch_records=1500)",
+              is_error(r, 413, "too_large") and "max_batch_records=1500" in r.json["error"]["message"], r)
+        check("memory: the proxy keeps serving", q.proc.poll() is None and q.client().get("/healthz").status == 200)
+        check("memory: nothing was stored", c.get("/v1/zones/mem").json["gencount"] == 0)
+    finally:
+        q.stop()
+
+
+def t_batch_limit(p):
+    user = f"batch-{uuid.uuid4()}"
+    c = p.client(token_for(user))
+    r = c.push("batch", [{"blob": ""} for _ in range(1200)])
+    check("a batch over the proxy's default 1000 but within the database's 1500 is accepted",
+          r.status == 200 and r.json["gencount"] == 1200, r)
+    r = c.push("batch", [{"blob": ""} for _ in range(MAX_BATCH + 1)])
+    check("a batch over the database's limit is 413 too_large naming max_batch_records=1500",
+          is_error(r, 413, "too_large") and r.json["error"]["message"].endswith("max_batch_records=1500"), r)
+    check("the refused batch wrote nothing", c.get("/v1/zones/batch").json["gencount"] == 1200)
+
+
+def main():
+    proxy = Proxy(CLUSTER, os.path.join(WORK, "proxy.log"), ["--max-waiters", "8", "--threads", "24"])
+    proxy.start()
+    groups = [
+        ("hostile memory", lambda: t_hostile_memory(CLUSTER)),
+        ("batch limit", lambda: t_batch_limit(proxy)),
+    ]
+    only = os.environ.get("HTTP_TESTS")
+    try:
+        for name, fn in groups:
+            if only and name not in only.split(","):
+                continue
+            try:
+                fn()
+            except Exception as e:  # a crash in a group fails that group only
+                check(f"{name}: ran to the end", False, f"{type(e).__name__}: {e}")
+                if proxy.proc.poll() is not None:
+                    proxy.start()
+    finally:
+        proxy.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
