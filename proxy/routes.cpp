@@ -17,6 +17,9 @@ using nlohmann::json;
 namespace {
 
 constexpr long long kDefaultMaxBlobBytes = 1048576;
+// A push body this large holds one of Api::large_pushes_ while it is parsed
+// and written.
+constexpr size_t kLargeBody = 1024 * 1024;
 
 Reply json_reply(int status, const json &j)
 {
@@ -225,6 +228,15 @@ bool Api::reread_batch_limit()
 Reply Api::push(const std::string &user, const std::string &zone, const std::string &body_text)
 {
     check_zone(zone);
+    // A large body costs memory a few times its size while it is parsed and
+    // written (the parser's buffers, the decoded blobs, the binary parameter,
+    // libpq's copy of it): at most two such pushes run at once. The others
+    // wait as they would for a pool connection, and get 503 after as long.
+    std::optional<Slots::Hold> hold;
+    if (body_text.size() >= kLargeBody) {
+        hold.emplace(large_pushes_, std::chrono::milliseconds(cfg_.pool_timeout_ms));
+        if (!hold->ok()) throw unavailable("too many large pushes at once: retry shortly");
+    }
     PushRequest p;
     try {
         p = parse_push_body(body_text, batch_limit());
@@ -239,10 +251,17 @@ Reply Api::push(const std::string &user, const std::string &zone, const std::str
         // Nothing to write: answer the zone's current gencount (no zone is created).
         return json_reply(200, {{"gencount", zone_gencount(*lease, user, zone)}, {"results", json::array()}});
     }
-    Result r = lease->run(queries::push_many,
-                          {Param::text(user), Param::text(zone), Param::text(uuid_array_text(p.items)),
-                           Param::bin(bytea_array_binary(p.blobs)),
-                           p.any_if_match ? Param::text(int8_array_text(p.if_match)) : Param::null(), op_id});
+    // Built by moves: an initializer list would copy the blobs' parameter.
+    std::vector<Param> params;
+    params.reserve(6);
+    params.push_back(Param::text(user));
+    params.push_back(Param::text(zone));
+    params.push_back(Param::text(uuid_array_text(p.items)));
+    params.push_back(Param::bin(bytea_array_binary(p.blobs)));
+    p.blobs = {};  // in the parameter now: one copy less while libpq makes its own
+    params.push_back(p.any_if_match ? Param::text(int8_array_text(p.if_match)) : Param::null());
+    params.push_back(std::move(op_id));
+    Result r = lease->run(queries::push_many, params);
     // {"gencount":..,"results":[{"gencount":..,"item":..}]} written straight into
     // one string (keys in nlohmann::json's order): uuid text and integers need
     // no escaping.
