@@ -405,7 +405,12 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
             }
         }
     }
-    return Reply{200, page_json(page, page.last >= 0 ? page.last : since), "application/json"};
+    // PROTOCOL.md: while more is true, the last record returned; then the
+    // zone's gencount from the page's own snapshot. Not the last record: when
+    // the zone's newest changes were deletes since compacted, that record is
+    // below the horizon and a pull from it would be "expired" forever.
+    long long next_since = page.more ? (page.last >= 0 ? page.last : since) : page.gencount;
+    return Reply{200, page_json(page, next_since), "application/json"};
 }
 
 Reply Api::delete_item(const std::string &user, const std::string &zone, const std::string &item,

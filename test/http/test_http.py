@@ -244,6 +244,47 @@ def t_conflicts_and_ops(p):
           is_error(r, 410, "cursor_invalid") and e.get("reason") == "expired" and e.get("horizon") == 3, r)
     r = c.pull("old", "since=1&full=true")
     check("a full-sync page below the horizon is not expired", r.status == 200, r)
+    t_next_since_after_compaction(c)
+
+
+def t_next_since_after_compaction(c):
+    """PROTOCOL.md: when more is false, next_since is the zone's gencount from
+    the page's snapshot. A zone whose newest changes are deletes, compacted:
+    a client that follows next_since from a full sync must never be sent to
+    "expired" (the last record it received lies below the horizon)."""
+    r = c.push("tail", [{"blob": b64(b"keep")}, {"blob": b64(b"gone1")}, {"blob": b64(b"gone2")}])
+    items = [x["item"] for x in r.json["results"]]
+    c.push("tail", [{"item": items[1], "blob": None}, {"item": items[2], "blob": None}])  # gencounts 4, 5
+    CLUSTER.psql("SELECT credsync.compact('0')")
+    check("next_since setup: the tombstones were compacted (horizon 5)",
+          c.get("/v1/zones/tail").json.get("horizon") == 5, c.get("/v1/zones/tail"))
+    for limit in (1000, 1):
+        # A full sync: since=0, then full=true pages while more is true.
+        r = c.pull("tail", f"since=0&limit={limit}")
+        pages = [r]
+        while r.status == 200 and r.json["more"] and len(pages) < 10:
+            r = c.pull("tail", f"since={r.json['next_since']}&limit={limit}&full=true")
+            pages.append(r)
+        last = pages[-1]
+        check(f"full sync (limit {limit}) of a zone whose newest changes were compacted deletes:"
+              " the last page's next_since is the zone's gencount",
+              all(p.status == 200 for p in pages) and last.json["more"] is False
+              and last.json["next_since"] == last.json["gencount"] == 5, pages)
+        # Then incremental pulls from next_since, as a client does forever after.
+        since, answers = last.json["next_since"] if last.status == 200 else 0, []
+        for _ in range(3):
+            r = c.pull("tail", f"since={since}")
+            answers.append(r)
+            if r.status != 200:
+                break
+            since = r.json["next_since"]
+        check(f"following next_since after that full sync (limit {limit}) is never 410 expired",
+              all(a.status == 200 for a in answers), answers)
+    # A page with more records beyond it still points at its own last record.
+    r = c.push("tail2", [{"blob": b64(b"a")}, {"blob": b64(b"b")}, {"blob": b64(b"c")}])
+    r = c.pull("tail2", "since=0&limit=2")
+    check("while more is true, next_since is the last returned record's gencount",
+          r.json["more"] is True and r.json["next_since"] == r.json["records"][-1]["gencount"] == 2, r)
 
 
 def t_limits(p):
