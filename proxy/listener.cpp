@@ -139,16 +139,19 @@ bool Listener::revocations_heard() const
     return connected_ && steady_ms() - last_heartbeat_ms_ < kHeardWithinMs;
 }
 
+// Cached token answers are dropped first, then every waiter is woken: a
+// long-poll re-checks its token before it pulls again, so one whose token was
+// revoked answers 401 now, not when a push or its wait comes.
 void Listener::tokens_changed()
 {
     if (tokens_changed_) tokens_changed_();
+    wake_all();
 }
 
 void Listener::lost()
 {
     connected_ = false;
-    tokens_changed();
-    wake_all();
+    tokens_changed();  // wakes everyone too: notifications may have been missed
 }
 
 void Listener::run()
@@ -185,7 +188,6 @@ void Listener::run()
             // Pushes may have committed, and tokens been revoked, while we
             // were not listening.
             tokens_changed();
-            wake_all();
         }
         pollfd p[2] = {{PQsocket(conn), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
         int n = ::poll(p, 2, kHeartbeatMs);

@@ -10,8 +10,10 @@
 // The same connection LISTENs on "credsync_tokens", which the extension
 // notifies when a token is revoked or a user dropped: the token cache
 // (auth.h) forgets its answers then, and also whenever the connection is
-// lost or made, since revocations may have gone unheard. A heartbeat each
-// second notices a connection that died silently.
+// lost or made, since revocations may have gone unheard; each time, every
+// waiter is woken too, so that a long-poll whose token was revoked notices at
+// once (it re-checks its token before pulling again). A heartbeat each second
+// notices a connection that died silently.
 #pragma once
 
 #include <atomic>
@@ -58,7 +60,7 @@ public:
     int max_waiters() const { return max_waiters_; }
     bool connected() const { return connected_; }
     // Called (on the listener's thread) when cached token answers may be
-    // stale. Set before start().
+    // stale, before the waiters are woken. Set before start().
     void on_tokens_changed(std::function<void()> f) { tokens_changed_ = std::move(f); }
     // True while a revocation committed now would be heard within about a
     // second: connected, and the last heartbeat was answered recently.

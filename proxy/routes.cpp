@@ -399,6 +399,11 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
         } else {
             while (page.count == 0 && std::chrono::steady_clock::now() < deadline) {
                 waiter.arm();
+                // The token may have been revoked while we waited (a revocation
+                // wakes every waiter): every re-pull is made for a token that
+                // still names this user. The token cache is emptied on revocation.
+                if (auth_.user_for(req.get_header_value("Authorization")) != user)
+                    throw ApiError(401, "unauthorized", "unknown or revoked token");
                 page = read_page(pool_, user, zone, since, limit, full, false, cfg_.max_page_bytes);
                 if (page.count > 0) break;
                 if (!waiter.wait_until(deadline)) break;  // timed out

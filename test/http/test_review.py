@@ -7,6 +7,8 @@ cluster whose credsync.max_batch_records is 1500.
   (VmHWM) at or below 400 MiB, every one is refused, nothing is stored, and
   the proxy keeps serving (item 3); the batch limit is the database's, not the
   proxy's default;
+- a long-poll whose token is revoked while it waits answers 401, at once,
+  and never returns a record written after the revocation (item 4);
 
 Prints one "ok - name" / "not ok - name" line per check."""
 import os
@@ -145,12 +147,66 @@ def t_batch_limit(p):
     check("the refused batch wrote nothing", c.get("/v1/zones/batch").json["gencount"] == 1200)
 
 
+# ---------------------------------------------------------------- item 4
+
+def t_revoked_longpoll(p):
+    user = f"lp-revoke-{uuid.uuid4()}"
+    tok, other_tok = token_for(user), token_for(user)
+    waiting, writer = p.client(tok), p.client(other_tok)
+    # Another user's long-poll, whose token stays valid, waits meanwhile.
+    bystander = p.client(token_for(f"lp-bystander-{uuid.uuid4()}"))
+    out = {}
+
+    def lp(key, client, zone, wait):
+        r = client.pull(zone, f"since=0&wait={wait}")
+        out[key] = (r, time.time())
+
+    ta = threading.Thread(target=lp, args=("revoked", waiting, "rv", 30))
+    tb = threading.Thread(target=lp, args=("bystander", bystander, "rv", 8))
+    ta.start()
+    tb.start()
+    check("revocation: both long-polls are waiting", until(lambda: metric(p, "longpoll_waiters") == 2, 5))
+    t_revoke = time.time()
+    CLUSTER.psql(f"SELECT credsync.revoke_token('{tok}')")
+    # The same user writes with another token right after the revocation.
+    w = writer.push("rv", [{"blob": b64(b"written after the revocation")}])
+    ta.join(35)
+    r, at = out.get("revoked", (None, 0))
+    check("revocation: the same user's push with another token works", w.status == 200, w)
+    check("revocation: the waiting long-poll answers 401 unauthorized, not the record written after it",
+          is_error(r, 401, "unauthorized") and b"records" not in r.raw, r)
+    check("revocation: ... within 2 s of the revocation", r is not None and at - t_revoke <= 2.0,
+          f"{at - t_revoke:.2f}s")
+    time.sleep(0.5)
+    check("revocation: another user's long-poll is still waiting (woken, re-checked, waiting again)",
+          "bystander" not in out and metric(p, "longpoll_waiters") == 1, out.get("bystander"))
+    bystander.push("rv", [{"blob": b64(b"for the bystander")}])
+    tb.join(10)
+    r, _ = out.get("bystander", (None, 0))
+    check("revocation: that long-poll still gets its own user's push",
+          r is not None and r.status == 200 and len(r.json["records"]) == 1, r)
+
+    # A revocation alone, with no push at all, must end the wait too.
+    tok2 = token_for(user)
+    c2 = p.client(tok2)
+    tc = threading.Thread(target=lp, args=("alone", c2, "rv-alone", 20))
+    tc.start()
+    until(lambda: metric(p, "longpoll_waiters") == 1, 5)
+    t_revoke = time.time()
+    CLUSTER.psql(f"SELECT credsync.revoke_token('{tok2}')")
+    tc.join(25)
+    r, at = out.get("alone", (None, 0))
+    check("revocation without any push: the long-poll answers 401 within 2 s",
+          is_error(r, 401, "unauthorized") and at - t_revoke <= 2.0, f"{r} after {at - t_revoke:.2f}s")
+
+
 def main():
     proxy = Proxy(CLUSTER, os.path.join(WORK, "proxy.log"), ["--max-waiters", "8", "--threads", "24"])
     proxy.start()
     groups = [
         ("hostile memory", lambda: t_hostile_memory(CLUSTER)),
         ("batch limit", lambda: t_batch_limit(proxy)),
+        ("revoked long-poll", lambda: t_revoked_longpoll(proxy)),
     ]
     only = os.environ.get("HTTP_TESTS")
     try:

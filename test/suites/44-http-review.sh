@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The proxy's share of the outside review (issue 10), test/http/test_review.py
 # against the real credsync-proxy and a throwaway cluster: hostile push bodies
-# with a peak-memory limit and the batch limit read from the database (item 3).
+# with a peak-memory limit and the batch limit read from the database (item 3),
+# a long-poll whose token is revoked while it waits (item 4).
 # CREDSYNC_PROXY_BIN runs it against another build.
 set -u
 cd "$CREDSYNC_ROOT"
