@@ -387,6 +387,8 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
     PullParams q = parse_pull_params(req.params);
     long long since = q.since, limit = q.limit, wait = q.wait;
     bool full = q.full;
+    // --max-waiters 0 turns waiting off: such a pull answers at once.
+    if (listener_.max_waiters() == 0) wait = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
 
     Page page = read_page(pool_, user, zone, since, limit, full, wait > 0, cfg_.max_page_bytes);
@@ -395,19 +397,20 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
         // between our pull and our sleep still wakes us.
         Listener::Waiter waiter(listener_, page.notify_key);
         if (!waiter.ok()) {
+            // An empty 200 would invite the client to ask again at once.
             metrics().count("longpoll_rejected_total");
-        } else {
-            while (page.count == 0 && std::chrono::steady_clock::now() < deadline) {
-                waiter.arm();
-                // The token may have been revoked while we waited (a revocation
-                // wakes every waiter): every re-pull is made for a token that
-                // still names this user. The token cache is emptied on revocation.
-                if (auth_.user_for(req.get_header_value("Authorization")) != user)
-                    throw ApiError(401, "unauthorized", "unknown or revoked token");
-                page = read_page(pool_, user, zone, since, limit, full, false, cfg_.max_page_bytes);
-                if (page.count > 0) break;
-                if (!waiter.wait_until(deadline)) break;  // timed out
-            }
+            throw unavailable("too many long-polls are waiting: retry shortly");
+        }
+        while (page.count == 0 && std::chrono::steady_clock::now() < deadline) {
+            waiter.arm();
+            // The token may have been revoked while we waited (a revocation
+            // wakes every waiter): every re-pull is made for a token that
+            // still names this user. The token cache is emptied on revocation.
+            if (auth_.user_for(req.get_header_value("Authorization")) != user)
+                throw ApiError(401, "unauthorized", "unknown or revoked token");
+            page = read_page(pool_, user, zone, since, limit, full, false, cfg_.max_page_bytes);
+            if (page.count > 0) break;
+            if (!waiter.wait_until(deadline)) break;  // timed out
         }
     }
     // PROTOCOL.md: while more is true, the last record returned; then the

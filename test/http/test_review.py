@@ -9,6 +9,8 @@ cluster whose credsync.max_batch_records is 1500.
   proxy's default;
 - a long-poll whose token is revoked while it waits answers 401, at once,
   and never returns a record written after the revocation (item 4);
+- with --max-waiters 0 a pull with wait is an ordinary pull, not refused
+  (item 5: refused long-polls are 503, tested in 40-http);
 
 Prints one "ok - name" / "not ok - name" line per check."""
 import os
@@ -200,6 +202,23 @@ def t_revoked_longpoll(p):
           is_error(r, 401, "unauthorized") and at - t_revoke <= 2.0, f"{r} after {at - t_revoke:.2f}s")
 
 
+# ---------------------------------------------------------------- item 5
+
+def t_waiting_off(cluster):
+    """Refused long-polls are 503 (40-http, --max-waiters 3); with waiting
+    turned off (--max-waiters 0) a pull with wait is an ordinary pull."""
+    q = Proxy(cluster, os.path.join(WORK, "nowait.log"), ["--max-waiters", "0"]).start()
+    try:
+        c = q.client(token_for(f"nowait-{uuid.uuid4()}"))
+        t0 = time.time()
+        r = c.pull("nowait", "since=0&wait=5")
+        check("--max-waiters 0: a pull with wait answers at once, 200 (waiting is off, not refused)",
+              r.status == 200 and r.json["records"] == [] and time.time() - t0 < 1.5, r)
+        check("--max-waiters 0: nothing counted as a refused long-poll", metric(q, "longpoll_rejected_total") == 0)
+    finally:
+        q.stop()
+
+
 def main():
     proxy = Proxy(CLUSTER, os.path.join(WORK, "proxy.log"), ["--max-waiters", "8", "--threads", "24"])
     proxy.start()
@@ -207,6 +226,7 @@ def main():
         ("hostile memory", lambda: t_hostile_memory(CLUSTER)),
         ("batch limit", lambda: t_batch_limit(proxy)),
         ("revoked long-poll", lambda: t_revoked_longpoll(proxy)),
+        ("waiting off", lambda: t_waiting_off(CLUSTER)),
     ]
     only = os.environ.get("HTTP_TESTS")
     try:

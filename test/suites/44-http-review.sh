@@ -2,7 +2,8 @@
 # The proxy's share of the outside review (issue 10), test/http/test_review.py
 # against the real credsync-proxy and a throwaway cluster: hostile push bodies
 # with a peak-memory limit and the batch limit read from the database (item 3),
-# a long-poll whose token is revoked while it waits (item 4).
+# a long-poll whose token is revoked while it waits (item 4), waiting turned
+# off with --max-waiters 0 (item 5).
 # CREDSYNC_PROXY_BIN runs it against another build.
 set -u
 cd "$CREDSYNC_ROOT"
