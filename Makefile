@@ -34,11 +34,16 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-all: proxy/credsync-proxy
+all: proxy/credsync-proxy client
 
 .PHONY: proxy/credsync-proxy
 proxy/credsync-proxy:
 	$(MAKE) -C proxy
+
+# client/credsync and libcredsync.a (docs/client.md)
+.PHONY: client
+client:
+	$(MAKE) -C client
 
 clean: clean-proxy
 clean-proxy:

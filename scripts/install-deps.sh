@@ -6,6 +6,8 @@ packages=(
     build-essential pkg-config python3
     postgresql-15 postgresql-server-dev-15 postgresql-contrib
     libpq-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev
+    libsodium-dev         # client/: Argon2id, Ed25519, XChaCha20-Poly1305
+    libsqlite3-dev        # client/: the device's local store
     curl
     nginx                 # test/suites/47-slowloris.sh: the front that absorbs slow clients (deploy/nginx/)
     clang libclang-rt-14-dev   # test/suites/46-fuzz.sh, 48-http-asan.sh: libFuzzer, ASan, UBSan

@@ -1,0 +1,113 @@
+#include "bytes.h"
+
+#include <sodium.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace credsync {
+
+Bytes to_bytes(const std::string &s) { return Bytes(s.begin(), s.end()); }
+std::string to_string(const Bytes &b) { return std::string(b.begin(), b.end()); }
+
+std::string base64_encode(const uint8_t *data, size_t len)
+{
+    const int variant = sodium_base64_VARIANT_ORIGINAL;
+    std::string out(sodium_base64_encoded_len(len, variant), '\0');
+    sodium_bin2base64(out.data(), out.size(), data, len, variant);
+    out.resize(out.size() - 1);  // the terminating NUL
+    return out;
+}
+
+std::optional<Bytes> base64_decode(const std::string &s)
+{
+    Bytes out(s.size() / 4 * 3 + 3);
+    size_t len = 0;
+    const char *end = nullptr;
+    if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != s.data() + s.size())
+        return std::nullopt;
+    out.resize(len);
+    return out;
+}
+
+std::string hex_encode(const uint8_t *data, size_t len)
+{
+    std::string out(len * 2 + 1, '\0');
+    sodium_bin2hex(out.data(), out.size(), data, len);
+    out.resize(len * 2);
+    return out;
+}
+
+std::optional<Bytes> hex_decode(const std::string &s)
+{
+    if (s.size() % 2) return std::nullopt;
+    Bytes out(s.size() / 2);
+    size_t len = 0;
+    const char *end = nullptr;
+    if (sodium_hex2bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, &end) != 0 ||
+        end != s.data() + s.size() || len != out.size())
+        return std::nullopt;
+    return out;
+}
+
+Uuid uuid_random()
+{
+    Uuid u;
+    randombytes_buf(u.data(), u.size());
+    u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);
+    u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);
+    return u;
+}
+
+std::string uuid_text(const Uuid &u)
+{
+    std::string h = hex_encode(u.data(), u.size());
+    return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" +
+           h.substr(20);
+}
+
+std::optional<Uuid> uuid_parse(const std::string &s)
+{
+    if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return std::nullopt;
+    std::string h;
+    for (size_t i = 0; i < s.size(); i++)
+        if (i != 8 && i != 13 && i != 18 && i != 23) h += s[i];
+    auto b = hex_decode(h);
+    if (!b || b->size() != 16) return std::nullopt;
+    Uuid u;
+    std::copy(b->begin(), b->end(), u.begin());
+    return u;
+}
+
+void put_be32(Bytes &out, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+void put_be64(Bytes &out, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+int64_t now_ms()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string iso_time(int64_t ms)
+{
+    if (ms <= 0) return "";
+    time_t secs = static_cast<time_t>(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+    return buf;
+}
+
+}  // namespace credsync

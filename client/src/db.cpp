@@ -1,0 +1,128 @@
+#include "db.h"
+
+#include "error.h"
+
+namespace credsync {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3 *db, const std::string &what)
+{
+    throw Error(Error::Kind::local, "local store: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+}  // namespace
+
+Stmt::Stmt(sqlite3 *db, const std::string &sql) : db_(db)
+{
+    if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st_, nullptr) != SQLITE_OK)
+        fail(db, "prepare");
+}
+
+Stmt::~Stmt() { sqlite3_finalize(st_); }
+
+Stmt &Stmt::bind(int i, const std::string &v)
+{
+    if (sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+        fail(db_, "bind");
+    return *this;
+}
+
+Stmt &Stmt::bind(int i, int64_t v)
+{
+    if (sqlite3_bind_int64(st_, i, v) != SQLITE_OK) fail(db_, "bind");
+    return *this;
+}
+
+Stmt &Stmt::bind(int i, const std::optional<Bytes> &v)
+{
+    int rc = v ? sqlite3_bind_blob(st_, i, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT)
+               : sqlite3_bind_null(st_, i);
+    if (rc != SQLITE_OK) fail(db_, "bind");
+    return *this;
+}
+
+Stmt &Stmt::bind_null(int i)
+{
+    if (sqlite3_bind_null(st_, i) != SQLITE_OK) fail(db_, "bind");
+    return *this;
+}
+
+bool Stmt::step()
+{
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_, "step");
+}
+
+void Stmt::run()
+{
+    while (step()) {
+    }
+}
+
+void Stmt::reset()
+{
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+}
+
+bool Stmt::is_null(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
+int64_t Stmt::int64(int col) const { return sqlite3_column_int64(st_, col); }
+
+std::string Stmt::text(int col) const
+{
+    auto p = reinterpret_cast<const char *>(sqlite3_column_text(st_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(st_, col))) : std::string();
+}
+
+std::optional<Bytes> Stmt::blob(int col) const
+{
+    if (is_null(col)) return std::nullopt;
+    auto p = static_cast<const uint8_t *>(sqlite3_column_blob(st_, col));
+    int n = sqlite3_column_bytes(st_, col);
+    return p ? Bytes(p, p + n) : Bytes();
+}
+
+Db::Db(const std::string &path)
+{
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+        std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw Error(Error::Kind::local, "cannot open the local store " + path + ": " + msg);
+    }
+    sqlite3_busy_timeout(db_, 30000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec("PRAGMA foreign_keys=ON");
+}
+
+Db::~Db() { sqlite3_close(db_); }
+
+void Db::exec(const std::string &sql)
+{
+    char *err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errmsg(db_);
+        sqlite3_free(err);
+        throw Error(Error::Kind::local, "local store: " + msg);
+    }
+}
+
+Txn::Txn(Db &db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Txn::~Txn()
+{
+    if (!done_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Txn::commit()
+{
+    db_.exec("COMMIT");
+    done_ = true;
+}
+
+}  // namespace credsync

@@ -1,0 +1,70 @@
+// A small RAII layer over SQLite: a connection, prepared statements and
+// transactions. Every failure becomes an Error of kind local.
+#pragma once
+
+#include "bytes.h"
+
+#include <sqlite3.h>
+
+#include <optional>
+#include <string>
+
+namespace credsync {
+
+class Stmt {
+public:
+    Stmt(sqlite3 *db, const std::string &sql);
+    ~Stmt();
+    Stmt(const Stmt &) = delete;
+    Stmt &operator=(const Stmt &) = delete;
+
+    Stmt &bind(int i, const std::string &v);
+    Stmt &bind(int i, int64_t v);
+    Stmt &bind(int i, const std::optional<Bytes> &v);  // nullopt binds NULL
+    Stmt &bind_null(int i);
+    // true while there is a row; false when done.
+    bool step();
+    void run();  // step to completion
+    void reset();
+
+    bool is_null(int col) const;
+    int64_t int64(int col) const;
+    std::string text(int col) const;
+    std::optional<Bytes> blob(int col) const;  // NULL -> nullopt
+
+private:
+    sqlite3 *db_;
+    sqlite3_stmt *st_ = nullptr;
+};
+
+class Db {
+public:
+    // Opens (creating) the database file with the durability the store needs:
+    // WAL, synchronous=FULL (an acknowledged local change survives a crash or
+    // power loss), a busy timeout for a second credsync process on the home.
+    explicit Db(const std::string &path);
+    ~Db();
+    Db(const Db &) = delete;
+    Db &operator=(const Db &) = delete;
+
+    void exec(const std::string &sql);
+    sqlite3 *raw() const { return db_; }
+
+private:
+    sqlite3 *db_ = nullptr;
+};
+
+// BEGIN IMMEDIATE (takes the write lock at once, so a read-modify-write cannot
+// interleave with another process) ... COMMIT; rolled back if not committed.
+class Txn {
+public:
+    explicit Txn(Db &db);
+    ~Txn();
+    void commit();
+
+private:
+    Db &db_;
+    bool done_ = false;
+};
+
+}  // namespace credsync

@@ -1,0 +1,179 @@
+#include "store.h"
+
+namespace credsync {
+
+namespace {
+
+const char kSchema[] = R"SQL(
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB
+);
+CREATE TABLE IF NOT EXISTS zones (
+    zone            TEXT PRIMARY KEY,
+    cursor          INTEGER NOT NULL DEFAULT 0,
+    resync          TEXT NOT NULL DEFAULT '',
+    server_gencount INTEGER,
+    outbox_op       TEXT NOT NULL DEFAULT '',
+    outbox_body     TEXT NOT NULL DEFAULT '',
+    verified        INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS items (
+    zone      TEXT NOT NULL,
+    item      TEXT NOT NULL,
+    base_gen  INTEGER NOT NULL DEFAULT 0,
+    base_blob BLOB,
+    base_bad  INTEGER NOT NULL DEFAULT 0,
+    cur_blob  BLOB,
+    last_blob BLOB,
+    dirty     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (zone, item)
+);
+CREATE INDEX IF NOT EXISTS items_dirty ON items (zone, item) WHERE dirty = 1;
+)SQL";
+
+ItemRow read_item(const Stmt &s)
+{
+    ItemRow r;
+    r.zone = s.text(0);
+    r.item = s.text(1);
+    r.base_gen = s.int64(2);
+    r.base_blob = s.blob(3);
+    r.base_bad = s.int64(4) != 0;
+    r.cur_blob = s.blob(5);
+    r.last_blob = s.blob(6);
+    r.dirty = s.int64(7) != 0;
+    return r;
+}
+
+const char kItemCols[] = "zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty";
+
+}  // namespace
+
+Store::Store(const std::string &path) : db_(path)
+{
+    db_.exec(kSchema);
+}
+
+std::optional<Bytes> Store::meta(const std::string &key)
+{
+    Stmt s(db_.raw(), "SELECT value FROM meta WHERE key = ?");
+    s.bind(1, key);
+    if (!s.step()) return std::nullopt;
+    return s.blob(0);
+}
+
+std::optional<std::string> Store::meta_text(const std::string &key)
+{
+    auto b = meta(key);
+    if (!b) return std::nullopt;
+    return to_string(*b);
+}
+
+void Store::set_meta(const std::string &key, const std::optional<Bytes> &value)
+{
+    if (!value) {
+        Stmt s(db_.raw(), "DELETE FROM meta WHERE key = ?");
+        s.bind(1, key).run();
+        return;
+    }
+    Stmt s(db_.raw(), "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    s.bind(1, key).bind(2, value).run();
+}
+
+void Store::set_meta(const std::string &key, const std::string &value) { set_meta(key, std::optional<Bytes>(to_bytes(value))); }
+
+std::optional<ItemRow> Store::item(const std::string &zone, const std::string &item)
+{
+    Stmt s(db_.raw(), std::string("SELECT ") + kItemCols + " FROM items WHERE zone = ? AND item = ?");
+    s.bind(1, zone).bind(2, item);
+    if (!s.step()) return std::nullopt;
+    return read_item(s);
+}
+
+void Store::put(const ItemRow &r)
+{
+    Stmt s(db_.raw(), std::string("INSERT INTO items (") + kItemCols +
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (zone, item) DO UPDATE SET "
+                          "base_gen = excluded.base_gen, base_blob = excluded.base_blob, base_bad = excluded.base_bad, "
+                          "cur_blob = excluded.cur_blob, last_blob = excluded.last_blob, dirty = excluded.dirty");
+    s.bind(1, r.zone).bind(2, r.item).bind(3, r.base_gen).bind(4, r.base_blob).bind(5, int64_t(r.base_bad));
+    s.bind(6, r.cur_blob).bind(7, r.last_blob).bind(8, int64_t(r.dirty)).run();
+}
+
+void Store::for_each_item(const std::string &zone, const std::function<void(const ItemRow &)> &fn)
+{
+    std::string sql = std::string("SELECT ") + kItemCols + " FROM items";
+    if (!zone.empty()) sql += " WHERE zone = ?";
+    sql += " ORDER BY zone, item";
+    Stmt s(db_.raw(), sql);
+    if (!zone.empty()) s.bind(1, zone);
+    while (s.step()) fn(read_item(s));
+}
+
+std::vector<ItemRow> Store::dirty_items(const std::string &zone, int limit)
+{
+    Stmt s(db_.raw(), std::string("SELECT ") + kItemCols + " FROM items WHERE zone = ? AND dirty = 1 ORDER BY item LIMIT ?");
+    s.bind(1, zone).bind(2, int64_t(limit));
+    std::vector<ItemRow> out;
+    while (s.step()) out.push_back(read_item(s));
+    return out;
+}
+
+int64_t Store::pending(const std::string &zone)
+{
+    Stmt s(db_.raw(), "SELECT count(*) FROM items WHERE zone = ? AND dirty = 1");
+    s.bind(1, zone);
+    s.step();
+    return s.int64(0);
+}
+
+std::optional<ZoneRow> Store::zone(const std::string &zone)
+{
+    Stmt s(db_.raw(), "SELECT zone, cursor, resync, server_gencount, outbox_op, outbox_body, verified FROM zones WHERE zone = ?");
+    s.bind(1, zone);
+    if (!s.step()) return std::nullopt;
+    ZoneRow z;
+    z.zone = s.text(0);
+    z.cursor = s.int64(1);
+    z.resync = s.text(2);
+    if (!s.is_null(3)) z.server_gencount = s.int64(3);
+    z.outbox_op = s.text(4);
+    z.outbox_body = s.text(5);
+    z.verified = s.int64(6) != 0;
+    return z;
+}
+
+ZoneRow Store::zone_or_new(const std::string &name)
+{
+    auto z = zone(name);
+    if (z) return *z;
+    ZoneRow n;
+    n.zone = name;
+    return n;
+}
+
+void Store::put(const ZoneRow &z)
+{
+    Stmt s(db_.raw(),
+           "INSERT INTO zones (zone, cursor, resync, server_gencount, outbox_op, outbox_body, verified) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (zone) DO UPDATE SET cursor = excluded.cursor, "
+           "resync = excluded.resync, server_gencount = excluded.server_gencount, outbox_op = excluded.outbox_op, "
+           "outbox_body = excluded.outbox_body, verified = excluded.verified");
+    s.bind(1, z.zone).bind(2, z.cursor).bind(3, z.resync);
+    if (z.server_gencount)
+        s.bind(4, *z.server_gencount);
+    else
+        s.bind_null(4);
+    s.bind(5, z.outbox_op).bind(6, z.outbox_body).bind(7, int64_t(z.verified)).run();
+}
+
+std::vector<std::string> Store::zone_names()
+{
+    Stmt s(db_.raw(), "SELECT zone FROM zones UNION SELECT DISTINCT zone FROM items ORDER BY 1");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    return out;
+}
+
+}  // namespace credsync

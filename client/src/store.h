@@ -1,0 +1,71 @@
+// The device's local state, in SQLite under its home (docs/client.md, "Local
+// store"). Nothing here is plaintext: entries are kept as the sealed blobs
+// the server holds (or will hold).
+//
+//   meta   the account: name, user id, device id, token, master key, ...
+//   zones  per zone: the cursor (everything up to it has been pulled), a full
+//          resync owed (and why), the last server gencount seen, and the
+//          outbox: the one push batch sent or about to be sent, with its op_id
+//   items  per entry: the merge base (the server version last synced:
+//          gencount and blob), the current local version, the last live
+//          version known (what a delete deleted) and whether the local
+//          version still has to be pushed
+#pragma once
+
+#include "db.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace credsync {
+
+struct ItemRow {
+    std::string zone;
+    std::string item;
+    int64_t base_gen = 0;            // 0: the server has no version we know of
+    std::optional<Bytes> base_blob;  // the server's version at base_gen; nullopt: a tombstone or none
+    bool base_bad = false;           // the server's version at base_gen failed authentication
+    std::optional<Bytes> cur_blob;   // the local version; nullopt: deleted here
+    std::optional<Bytes> last_blob;  // the last live version this device knew
+    bool dirty = false;              // cur differs from base and must be pushed
+};
+
+struct ZoneRow {
+    std::string zone;
+    int64_t cursor = 0;
+    std::string resync;                   // "" or why a full resync is owed
+    std::optional<int64_t> server_gencount;
+    std::string outbox_op;                // "" when empty
+    std::string outbox_body;              // the exact JSON request body
+    bool verified = false;                // the last sync ended with the digest checked
+};
+
+class Store {
+public:
+    // Opens or creates home/credsync.db.
+    explicit Store(const std::string &path);
+    Db &db() { return db_; }
+
+    std::optional<Bytes> meta(const std::string &key);
+    std::optional<std::string> meta_text(const std::string &key);
+    void set_meta(const std::string &key, const std::optional<Bytes> &value);
+    void set_meta(const std::string &key, const std::string &value);
+
+    std::optional<ItemRow> item(const std::string &zone, const std::string &item);
+    void put(const ItemRow &row);
+    void for_each_item(const std::string &zone, const std::function<void(const ItemRow &)> &fn);  // zone "" = all
+    std::vector<ItemRow> dirty_items(const std::string &zone, int limit);
+    int64_t pending(const std::string &zone);
+
+    std::optional<ZoneRow> zone(const std::string &zone);
+    ZoneRow zone_or_new(const std::string &zone);
+    void put(const ZoneRow &row);
+    std::vector<std::string> zone_names();  // zones with a row or with items
+
+private:
+    Db db_;
+};
+
+}  // namespace credsync

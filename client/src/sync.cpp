@@ -1,0 +1,548 @@
+#include "sync.h"
+
+#include "digest.h"
+#include "names.h"
+
+#include <map>
+#include <set>
+
+namespace credsync {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxRounds = 20;
+constexpr int kMaxConflictRounds = 3;
+
+std::string short_id(const std::string &item) { return item.substr(0, 8); }
+
+bool same(const std::optional<Bytes> &a, const std::optional<Bytes> &b)
+{
+    if (!a || !b) return !a && !b;
+    return *a == *b;
+}
+
+[[noreturn]] void bad_answer(const std::string &what)
+{
+    throw Error(Error::Kind::server, "the server sent an unexpected answer (" + what + ")");
+}
+
+int64_t get_int(const json &j, const char *key)
+{
+    if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) bad_answer(std::string("no integer ") + key);
+    return j[key].get<int64_t>();
+}
+
+}  // namespace
+
+SyncEngine::Mode SyncEngine::mode_of(const std::string &reason)
+{
+    if (reason == "ahead") return Mode::ahead;
+    if (reason == "expired") return Mode::expired;
+    if (reason == "digest") return Mode::digest;
+    if (reason == "conflict") return Mode::conflict;
+    if (reason == "forced") return Mode::forced;
+    return Mode::initial;
+}
+
+void SyncEngine::warn(const std::string &msg)
+{
+    if (cb_.warn) cb_.warn(msg);
+}
+
+std::string SyncEngine::local_digest(const std::string &zone)
+{
+    Digest d;
+    store_.for_each_item(zone, [&](const ItemRow &r) {
+        if (r.base_gen > 0 && (r.base_blob || r.base_bad)) {
+            auto id = uuid_parse(r.item);
+            if (id) d.add(*id, r.base_gen);
+        }
+    });
+    return d.hex();
+}
+
+void SyncEngine::sync_all(bool full, SyncStats &stats)
+{
+    std::set<std::string> zones;
+    for (auto &z : store_.zone_names()) zones.insert(z);
+    json list = api_.zones();
+    if (!list.contains("zones") || !list["zones"].is_array()) bad_answer("no zone list");
+    for (auto &z : list["zones"]) {
+        std::string name = z.value("zone", "");
+        if (!valid_zone(name)) bad_answer("a zone name that is not one");
+        zones.insert(name);
+    }
+    for (auto &z : zones) sync_zone(z, full, stats);
+}
+
+void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats)
+{
+    try {
+        ZoneRow z = store_.zone_or_new(zone);
+        if (full && z.resync.empty()) z.resync = "forced";
+        {
+            Txn t(store_.db());
+            store_.put(z);
+            t.commit();
+        }
+        bool did_full = false;
+        int conflicts = 0;
+        for (int round = 0; round < kMaxRounds; round++) {
+            if (flush_outbox(z, stats) == Flush::conflict) conflicts++;
+            if (!z.resync.empty() || z.cursor == 0) {
+                full_resync(z, z.resync.empty() ? Mode::initial : mode_of(z.resync), stats);
+                did_full = true;
+            } else if (!pull_incremental(z, stats)) {
+                continue;
+            }
+            Push p = push_pending(z, stats);
+            if (p == Push::conflict) {
+                if (++conflicts >= kMaxConflictRounds) {
+                    // The mirror keeps disagreeing with the server about an
+                    // item: start over from the server's own listing.
+                    warn("zone " + zone + ": pushes keep conflicting; doing a full resync");
+                    z.resync = "conflict";
+                    conflicts = 0;
+                    Txn t(store_.db());
+                    store_.put(z);
+                    t.commit();
+                }
+                continue;
+            }
+            if (p == Push::pushed &&
+                (store_.pending(zone) > 0 || !z.server_gencount || *z.server_gencount != z.cursor))
+                continue;  // pull back what others wrote meanwhile, push what is left
+            json st = api_.zone_state(zone);
+            int64_t g = get_int(st, "gencount");
+            if (g != z.cursor) continue;  // someone wrote since our last page: pull again
+            std::string digest = st.value("digest", "");
+            if (digest != local_digest(zone)) {
+                if (did_full)
+                    throw Error(Error::Kind::tampered,
+                                "zone " + zone + ": the server's digest does not match the records it sent, even after a "
+                                "full resync (the server's data was altered)");
+                warn("zone " + zone + ": this device's copy does not match the server's digest; doing a full resync");
+                z.resync = "digest";
+                Txn t(store_.db());
+                store_.put(z);
+                t.commit();
+                continue;
+            }
+            z.verified = true;
+            z.server_gencount = g;
+            {
+                Txn t(store_.db());
+                store_.put(z);
+                t.commit();
+            }
+            int64_t rejected = 0;
+            store_.for_each_item(zone, [&](const ItemRow &r) { rejected += r.base_bad ? 1 : 0; });
+            stats.rejected += rejected;
+            stats.zones.push_back({zone, g});
+            return;
+        }
+        throw Error(Error::Kind::server, "zone " + zone + " did not settle after " + std::to_string(kMaxRounds) +
+                                             " rounds (other devices writing all the time?); run sync again");
+    } catch (const json::exception &e) {
+        bad_answer(e.what());
+    }
+}
+
+SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
+{
+    if (z.outbox_op.empty()) return Flush::empty;
+    json body = json::parse(z.outbox_body);
+    auto &records = body["records"];
+    json resp;
+    try {
+        resp = api_.push(z.zone, z.outbox_body);
+    } catch (const HttpError &e) {
+        int s = e.status();
+        if (s != 409 && s != 413 && s != 507 && s != 400 && s != 422) throw;  // kept: sent again, same op_id
+        // The server refused the whole batch and applied nothing: drop it.
+        // Its entries are still dirty and go out again after the next pull.
+        Txn t(store_.db());
+        z.outbox_op.clear();
+        z.outbox_body.clear();
+        store_.put(z);
+        t.commit();
+        if (s == 409) return Flush::conflict;
+        if (s == 413 && records.size() > 1) {
+            limits_.batch_records = std::max<int>(1, static_cast<int>(records.size()) / 2);
+            return Flush::conflict;
+        }
+        if (s == 413)
+            throw Error(Error::Kind::server, "entry " + short_id(records[0].value("item", "")) +
+                                                 " is larger than the server accepts; shorten its notes");
+        throw;
+    }
+    auto &results = resp["results"];
+    if (!results.is_array() || results.size() != records.size()) bad_answer("push results do not match the records sent");
+    Txn t(store_.db());
+    int64_t expect = z.cursor;
+    bool consecutive = true;
+    for (size_t i = 0; i < records.size(); i++) {
+        std::string item = records[i]["item"].get<std::string>();
+        if (results[i].value("item", "") != item) bad_answer("push results name other items");
+        int64_t g = get_int(results[i], "gencount");
+        std::optional<Bytes> sent;
+        if (!records[i]["blob"].is_null()) sent = base64_decode(records[i]["blob"].get<std::string>());
+        auto row = store_.item(z.zone, item);
+        if (!row) {
+            row = ItemRow{};
+            row->zone = z.zone;
+            row->item = item;
+        }
+        row->base_gen = g;
+        row->base_blob = sent;
+        row->base_bad = false;
+        if (sent) row->last_blob = sent;
+        // An edit made while the batch was in flight stays pending.
+        row->dirty = !same(row->cur_blob, sent);
+        store_.put(*row);
+        if (g != ++expect) consecutive = false;
+    }
+    // Our records took the gencounts right after the cursor: nothing else was
+    // written in between, so the mirror is current up to the last of them.
+    if (consecutive) {
+        z.cursor = expect;
+        z.server_gencount = expect;
+    }
+    z.outbox_op.clear();
+    z.outbox_body.clear();
+    z.verified = false;
+    store_.put(z);
+    t.commit();
+    stats.pushed += static_cast<int64_t>(records.size());
+    return Flush::done;
+}
+
+SyncEngine::Push SyncEngine::push_pending(ZoneRow &z, SyncStats &stats)
+{
+    bool pushed = false;
+    for (;;) {
+        {
+            Txn t(store_.db());
+            auto rows = store_.dirty_items(z.zone, limits_.batch_records);
+            json records = json::array();
+            size_t bytes = 64;
+            for (auto &row : rows) {
+                bool server_has_live = row.base_blob || row.base_bad;
+                if (!row.cur_blob && !server_has_live) {
+                    // Deleted here, and the server holds no live version: nothing to send.
+                    row.dirty = false;
+                    store_.put(row);
+                    continue;
+                }
+                json rec = {{"item", row.item}, {"if_match", row.base_gen}};
+                size_t size = 120 + (row.cur_blob ? row.cur_blob->size() * 4 / 3 + 4 : 0);
+                if (!records.empty() && bytes + size > limits_.body_bytes) break;
+                rec["blob"] = row.cur_blob ? json(base64_encode(*row.cur_blob)) : json(nullptr);
+                records.push_back(rec);
+                bytes += size;
+            }
+            if (records.empty()) {
+                t.commit();
+                return pushed ? Push::pushed : Push::nothing;
+            }
+            // The batch and its op_id are stored before they are sent: a
+            // retry after a lost answer sends the same bytes with the same
+            // op_id, and the server answers it from its memory of the op.
+            z.outbox_op = uuid_text(uuid_random());
+            z.outbox_body = json{{"op_id", z.outbox_op}, {"records", records}}.dump();
+            store_.put(z);
+            t.commit();
+        }
+        Flush f = flush_outbox(z, stats);
+        if (f == Flush::conflict) return Push::conflict;
+        pushed = true;
+    }
+}
+
+bool SyncEngine::pull_incremental(ZoneRow &z, SyncStats &stats)
+{
+    for (;;) {
+        json page;
+        try {
+            page = api_.pull(z.zone, z.cursor, limits_.pull_limit, false);
+        } catch (const HttpError &e) {
+            if (e.status() != 410) throw;
+            std::string reason = e.detail().value("reason", "");
+            if (reason == "ahead")
+                warn("zone " + z.zone + ": the server is behind this device (restored from a backup or reset): "
+                                         "full resync, then re-uploading what it lacks");
+            else
+                warn("zone " + z.zone + ": the server no longer keeps the deletions since this device last synced: "
+                                         "full resync");
+            z.resync = reason == "ahead" ? "ahead" : "expired";
+            Txn t(store_.db());
+            store_.put(z);
+            t.commit();
+            return false;
+        }
+        if (!page.contains("records") || !page["records"].is_array()) bad_answer("no records");
+        int64_t next = get_int(page, "next_since");
+        if (next < z.cursor) bad_answer("next_since went back");
+        Txn t(store_.db());
+        for (auto &rec : page["records"]) {
+            Remote r;
+            r.item = rec.value("item", "");
+            if (!uuid_parse(r.item)) bad_answer("a record without a valid item id");
+            r.gencount = get_int(rec, "gencount");
+            r.deleted = rec.value("deleted", false);
+            if (!r.deleted) {
+                if (!rec.contains("blob") || !rec["blob"].is_string()) bad_answer("a live record without a blob");
+                r.blob = base64_decode(rec["blob"].get<std::string>());
+                if (!r.blob) bad_answer("bad base64");
+            }
+            apply_remote(store_.item(z.zone, r.item), z.zone, r, Mode::incremental, stats);
+            stats.pulled++;
+        }
+        z.cursor = next;
+        z.server_gencount = get_int(page, "gencount");
+        z.verified = false;
+        store_.put(z);
+        t.commit();
+        if (cb_.progress && !page["records"].empty()) cb_.progress(z.zone, stats.pulled);
+        if (!page.value("more", false)) return true;
+    }
+}
+
+void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
+{
+    const int64_t old_cursor = z.cursor;
+    std::map<std::string, Remote> srv;
+    int64_t gencount = 0;
+    for (int attempt = 0;; attempt++) {
+        srv.clear();
+        int64_t since = 0;
+        bool full = false, restart = false;
+        for (;;) {
+            json page;
+            try {
+                page = api_.pull(z.zone, since, limits_.pull_limit, full);
+            } catch (const HttpError &e) {
+                // The server went back while we paged (a restore): start over.
+                if (e.status() == 410 && attempt < 3) {
+                    restart = true;
+                    break;
+                }
+                throw;
+            }
+            if (!page.contains("records") || !page["records"].is_array()) bad_answer("no records");
+            for (auto &rec : page["records"]) {
+                Remote r;
+                r.item = rec.value("item", "");
+                if (!uuid_parse(r.item)) bad_answer("a record without a valid item id");
+                r.gencount = get_int(rec, "gencount");
+                r.deleted = rec.value("deleted", false);
+                if (!r.deleted) {
+                    if (!rec.contains("blob") || !rec["blob"].is_string()) bad_answer("a live record without a blob");
+                    r.blob = base64_decode(rec["blob"].get<std::string>());
+                    if (!r.blob) bad_answer("bad base64");
+                }
+                srv[r.item] = r;  // a later page holds the newer version
+            }
+            if (cb_.progress && !page["records"].empty()) cb_.progress(z.zone, static_cast<int64_t>(srv.size()));
+            int64_t next = get_int(page, "next_since");
+            if (!page.value("more", false)) {
+                gencount = next;
+                break;
+            }
+            if (next <= since) bad_answer("next_since did not advance");
+            since = next;
+            full = true;
+        }
+        if (!restart) break;
+    }
+    stats.resyncs++;
+    stats.pulled += static_cast<int64_t>(srv.size());
+
+    // Were we synced to old_cursor, every live record the server holds at or
+    // below it is in the mirror with the same gencount (records below the
+    // cursor can only disappear, never appear). One that is not means the
+    // server's history was replaced (restored from a backup, then written
+    // past our cursor): what it lacks was lost, not deleted.
+    bool diverged = false;
+    if (mode != Mode::ahead && old_cursor > 0) {
+        for (auto &kv : srv) {
+            const Remote &r = kv.second;
+            if (r.deleted || r.gencount > old_cursor) continue;
+            auto row = store_.item(z.zone, r.item);
+            if (!row || row->base_gen != r.gencount) {
+                diverged = true;
+                break;
+            }
+        }
+        if (diverged)
+            warn("zone " + z.zone + ": the server's history differs from what this device saw (restored from a backup?): "
+                                     "re-uploading what it lacks");
+    }
+    const Mode effective = diverged ? Mode::ahead : mode;
+
+    Txn t(store_.db());
+    for (auto &kv : srv) {
+        const Remote &r = kv.second;
+        auto row = store_.item(z.zone, r.item);
+        if (row && row->base_gen == r.gencount && !row->base_bad &&
+            ((r.deleted && !row->base_blob) || (!r.deleted && same(row->base_blob, r.blob))))
+            continue;
+        apply_remote(row, z.zone, r, effective, stats);
+    }
+    std::vector<ItemRow> absent;
+    store_.for_each_item(z.zone, [&](const ItemRow &row) {
+        if (!srv.count(row.item)) absent.push_back(row);
+    });
+    for (auto &row : absent) {
+        bool server_had_live = row.base_blob || row.base_bad;
+        if (row.base_gen == 0) {
+            if (row.cur_blob && !row.dirty) {  // never acknowledged: send it
+                row.dirty = true;
+                store_.put(row);
+            }
+            continue;
+        }
+        if (!server_had_live) {
+            // A tombstone we knew has been compacted away: the item is absent
+            // now, which is what if_match 0 expects.
+            row.base_gen = 0;
+            row.base_bad = false;
+            store_.put(row);
+            continue;
+        }
+        // What was live on the server at base_gen is gone. Lost (a restore, a
+        // reset) or deleted (its tombstone not listed or compacted)?
+        bool lost = effective == Mode::ahead || row.base_gen > old_cursor;
+        row.base_gen = 0;
+        row.base_blob.reset();
+        row.base_bad = false;
+        if (lost) {
+            if (row.cur_blob) {
+                row.dirty = true;
+                stats.reuploaded++;
+            } else {
+                row.dirty = false;  // our pending delete: the server has nothing to delete
+            }
+        } else if (row.cur_blob && row.dirty) {
+            stats.merged++;  // a local edit beats the delete: sent again as a new record
+        } else {
+            if (row.cur_blob) row.last_blob = row.cur_blob;
+            row.cur_blob.reset();
+            row.dirty = false;
+        }
+        store_.put(row);
+    }
+    z.cursor = gencount;
+    z.server_gencount = gencount;
+    z.resync.clear();
+    z.verified = false;
+    store_.put(z);
+    t.commit();
+}
+
+void SyncEngine::apply_remote(std::optional<ItemRow> existing, const std::string &zone, const Remote &r, Mode mode,
+                              SyncStats &stats)
+{
+    // Our own write coming back, or a version we hold already.
+    if (existing && existing->base_gen == r.gencount && !existing->base_bad &&
+        ((r.deleted && !existing->base_blob) || (!r.deleted && same(existing->base_blob, r.blob))))
+        return;
+    ItemRow row;
+    if (existing) {
+        row = *existing;
+    } else {
+        row.zone = zone;
+        row.item = r.item;
+    }
+
+    if (r.deleted) {
+        if (!existing) return;  // never had it: nothing to delete
+        row.base_gen = r.gencount;
+        row.base_blob.reset();
+        row.base_bad = false;
+        if (row.cur_blob && row.dirty) {
+            stats.merged++;  // an edit beats a concurrent delete: pushed again over the tombstone
+        } else {
+            if (row.cur_blob) row.last_blob = row.cur_blob;
+            row.cur_blob.reset();
+            row.dirty = false;
+        }
+        store_.put(row);
+        return;
+    }
+
+    auto remote = keys_.open(zone, r.item, *r.blob);
+    if (!remote) {
+        stats.tampered++;
+        warn("entry " + short_id(r.item) + " in zone " + zone + ": the server's version (gencount " +
+             std::to_string(r.gencount) +
+             ") failed authentication: it was altered, swapped or moved by the server; not imported");
+        row.base_gen = r.gencount;
+        row.base_blob.reset();
+        row.base_bad = true;
+        row.dirty = row.cur_blob.has_value();  // our good version goes back over it
+        store_.put(row);
+        return;
+    }
+
+    std::optional<Content> base, cur, last;
+    if (row.base_blob && !row.base_bad) base = keys_.open(zone, row.item, *row.base_blob);
+    if (row.cur_blob) cur = keys_.open(zone, row.item, *row.cur_blob);
+    if (row.last_blob) last = keys_.open(zone, row.item, *row.last_blob);
+    if (row.cur_blob && !cur)
+        throw Error(Error::Kind::local, "the local copy of entry " + short_id(row.item) + " does not decrypt");
+
+    // An older version than one the server gave us before: the server replays
+    // it (or was restored from a backup). The newer one is kept and sent again.
+    const Content *known = base ? &*base : (last ? &*last : nullptr);
+    if (known && seen_by(*remote, *known) && *remote != *known) {
+        if (mode == Mode::ahead) {
+            stats.reuploaded++;
+        } else {
+            stats.rolled_back++;
+            warn("entry " + short_id(r.item) + " in zone " + zone +
+                 ": the server sent an older version than this device had (replayed by the server, or restored from "
+                 "a backup); keeping the newer one");
+        }
+    }
+
+    auto take = [&](const Content &result) {
+        row.base_gen = r.gencount;
+        row.base_blob = r.blob;
+        row.base_bad = false;
+        if (result == *remote) {
+            row.cur_blob = r.blob;
+            row.dirty = false;
+        } else {
+            row.cur_blob = keys_.seal(zone, row.item, result);
+            row.dirty = true;
+        }
+        row.last_blob = row.cur_blob;
+    };
+
+    if (cur) {
+        if (row.dirty && both_changed(base ? &*base : nullptr, *cur, *remote)) stats.merged++;
+        take(merge(*cur, *remote));
+    } else if (existing && (row.dirty || last)) {
+        // Deleted here (pending, or done). The delete stands if it saw every
+        // edit in the server's version; an edit it did not see wins.
+        // last_blob is what the delete deleted (rm stores it); base when absent.
+        const Content *deleted = last ? &*last : (base ? &*base : nullptr);
+        if (deleted && seen_by(*remote, *deleted)) {
+            row.base_gen = r.gencount;
+            row.base_blob = r.blob;
+            row.base_bad = false;
+            row.dirty = true;  // (again) a tombstone over it
+        } else {
+            stats.merged++;
+            take(deleted ? merge(*deleted, *remote) : *remote);
+        }
+    } else {
+        take(*remote);
+    }
+    store_.put(row);
+}
+
+}  // namespace credsync

@@ -1,0 +1,86 @@
+// The sync engine (docs/client.md, "Sync"): pull, merge, push until the
+// zone's digest matches the local mirror. Every step that changes local state
+// is one SQLite transaction, so a kill -9 at any point loses nothing that was
+// acknowledged (locally or by the server) and the next sync resumes.
+#pragma once
+
+#include "api.h"
+#include "keyring.h"
+#include "store.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace credsync {
+
+struct SyncLimits {
+    int batch_records = 500;        // at most the server's max_batch_records
+    size_t body_bytes = 4 << 20;    // a push body stays under this
+    int pull_limit = 1000;
+};
+
+struct SyncCallbacks {
+    std::function<void(const std::string &)> warn;                            // one line, no newline
+    std::function<void(const std::string &zone, int64_t records)> progress;  // records pulled so far
+};
+
+struct ZoneSummary {
+    std::string zone;
+    int64_t gencount = 0;
+};
+
+struct SyncStats {
+    int64_t pulled = 0;      // records received and applied
+    int64_t pushed = 0;      // records the server acknowledged
+    int64_t merged = 0;      // entries changed on both sides, merged (an edit beating a delete counts)
+    int64_t tampered = 0;    // records that failed authentication (not imported)
+    int64_t rolled_back = 0; // older versions the server sent (replay or restore; the newer kept)
+    int64_t reuploaded = 0;  // entries the server lacked or held older, sent again
+    int64_t resyncs = 0;     // full resyncs done
+    int64_t rejected = 0;    // entries whose server version is still one that failed authentication
+    std::vector<ZoneSummary> zones;
+};
+
+class SyncEngine {
+public:
+    SyncEngine(Store &store, Api &api, Keyring &keys, SyncLimits limits, SyncCallbacks cb)
+        : store_(store), api_(api), keys_(keys), limits_(limits), cb_(std::move(cb))
+    {
+    }
+    // Syncs every zone this device or the server knows. full: a full resync
+    // of every zone, comparing every record with the mirror (finds blobs the
+    // server changed in place).
+    void sync_all(bool full, SyncStats &stats);
+    void sync_zone(const std::string &zone, bool full, SyncStats &stats);
+
+    // The zone digest of the local mirror (hex), as the server computes it.
+    std::string local_digest(const std::string &zone);
+
+private:
+    enum class Mode { incremental, initial, ahead, expired, digest, conflict, forced };
+    struct Remote {
+        std::string item;
+        int64_t gencount = 0;
+        bool deleted = false;
+        std::optional<Bytes> blob;
+    };
+    enum class Flush { empty, done, conflict };
+    Flush flush_outbox(ZoneRow &z, SyncStats &stats);
+    bool pull_incremental(ZoneRow &z, SyncStats &stats);  // false: a full resync is owed (z.resync set)
+    void full_resync(ZoneRow &z, Mode mode, SyncStats &stats);
+    enum class Push { nothing, pushed, conflict };
+    Push push_pending(ZoneRow &z, SyncStats &stats);
+    void apply_remote(std::optional<ItemRow> existing, const std::string &zone, const Remote &r, Mode mode,
+                      SyncStats &stats);
+    void warn(const std::string &msg);
+    static Mode mode_of(const std::string &reason);
+
+    Store &store_;
+    Api &api_;
+    Keyring &keys_;
+    SyncLimits limits_;
+    SyncCallbacks cb_;
+};
+
+}  // namespace credsync
