@@ -3,8 +3,10 @@
 #include "log.h"
 #include "pool.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -100,6 +102,9 @@ bool Listener::Waiter::wait_until(std::chrono::steady_clock::time_point deadline
 namespace {
 
 constexpr int kHeartbeatMs = 1000;
+// Between attempts to get the connection back: quick after one loss, at most
+// a second apart while the database stays away.
+constexpr int kMinBackoffMs = 200, kMaxBackoffMs = 1000;
 constexpr long long kHeardWithinMs = 2500;
 
 long long steady_ms()
@@ -158,6 +163,7 @@ void Listener::run()
 {
     PGconn *conn = nullptr;
     bool logged_down = false;
+    int backoff_ms = kMinBackoffMs;
     auto stopping = [&] {
         std::lock_guard<std::mutex> lock(mu_);
         return stopping_;
@@ -167,54 +173,70 @@ void Listener::run()
         pollfd p{wake_fd_[0], POLLIN, 0};
         ::poll(&p, 1, ms);
     };
+    // The connection is gone or unusable: tell everyone who relies on it, then
+    // wait a little longer each time before the next attempt.
+    auto drop = [&](const std::string &why) {
+        if (!logged_down) log_line("long-poll listener: " + why + "; reconnecting");
+        logged_down = true;
+        if (conn) PQfinish(conn);
+        conn = nullptr;
+        if (connected_) lost();  // once per loss, not on every failed attempt
+        nap(backoff_ms);
+        backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
+    };
+    // Nothing but stop() ends this loop: every failure, whatever its kind, is a
+    // lost connection, and long-polls and revocations depend on the thread.
     while (!stopping()) {
-        if (!conn) {
-            conn = connect_db(conninfo_, "credsync-proxy-listener");
-            PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync; LISTEN credsync_tokens") : nullptr;
-            bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-            if (r) PQclear(r);
-            if (!ok) {
-                if (!logged_down) log_line("long-poll listener: cannot LISTEN, retrying every second");
-                logged_down = true;
-                PQfinish(conn);
-                conn = nullptr;
-                nap(1000);
+        try {
+            if (!conn) {
+                conn = connect_db(conninfo_, "credsync-proxy-listener");
+                PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync; LISTEN credsync_tokens") : nullptr;
+                bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+                if (r) PQclear(r);
+                if (!ok) {
+                    drop("cannot LISTEN");
+                    continue;
+                }
+                connected_ = true;
+                last_heartbeat_ms_ = steady_ms();
+                logged_down = false;
+                backoff_ms = kMinBackoffMs;
+                log_line("long-poll listener: listening");
+                // Pushes may have committed, and tokens been revoked, while we
+                // were not listening.
+                tokens_changed();
+            }
+            pollfd p[2] = {{PQsocket(conn), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
+            int n = ::poll(p, 2, kHeartbeatMs);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                // Whatever poll() could not do (ENOMEM, a socket gone bad), a
+                // new connection is the way back.
+                drop(std::string("poll failed (") + std::strerror(errno) + ")");
                 continue;
             }
-            connected_ = true;
-            last_heartbeat_ms_ = steady_ms();
-            logged_down = false;
-            log_line("long-poll listener: listening");
-            // Pushes may have committed, and tokens been revoked, while we
-            // were not listening.
-            tokens_changed();
-        }
-        pollfd p[2] = {{PQsocket(conn), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-        int n = ::poll(p, 2, kHeartbeatMs);
-        if (n < 0 && errno != EINTR) break;
-        bool alive = PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
-        if (alive && steady_ms() - last_heartbeat_ms_ >= kHeartbeatMs) {
-            // PQconsumeInput notices a dead connection only if data or an
-            // error arrives; a query that must be answered notices a silent one.
-            alive = heartbeat(conn);
-            if (alive) last_heartbeat_ms_ = steady_ms();
-        }
-        if (!alive) {
-            log_line("long-poll listener: connection lost");
-            PQfinish(conn);
-            conn = nullptr;
-            lost();
-            nap(200);
-            continue;
-        }
-        while (PGnotify *note = PQnotifies(conn)) {
-            bool tokens = note->relname && std::string(note->relname) == "credsync_tokens";
-            std::string payload = note->extra ? note->extra : "";
-            PQfreemem(note);
-            if (tokens)
-                tokens_changed();
-            else
-                wake(payload.substr(0, payload.find(' ')));
+            bool alive = PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
+            if (alive && steady_ms() - last_heartbeat_ms_ >= kHeartbeatMs) {
+                // PQconsumeInput notices a dead connection only if data or an
+                // error arrives; a query that must be answered notices a silent one.
+                alive = heartbeat(conn);
+                if (alive) last_heartbeat_ms_ = steady_ms();
+            }
+            if (!alive) {
+                drop("connection lost");
+                continue;
+            }
+            while (PGnotify *note = PQnotifies(conn)) {
+                bool tokens = note->relname && std::string(note->relname) == "credsync_tokens";
+                std::string payload = note->extra ? note->extra : "";
+                PQfreemem(note);
+                if (tokens)
+                    tokens_changed();
+                else
+                    wake(payload.substr(0, payload.find(' ')));
+            }
+        } catch (const std::exception &e) {
+            drop(std::string("error: ") + e.what());
         }
     }
     connected_ = false;

@@ -5,7 +5,9 @@
 // from credsync.notify_key(user, zone), so the proxy never needs the secret.
 // A wake-up is only a hint: the woken request pulls again. When the listening
 // connection is lost, every waiter is woken (notifications may have been
-// missed) and the listener reconnects on its own.
+// missed) and the listener reconnects on its own, sooner after one loss and at
+// most a second apart after that. Any failure of the connection or of poll()
+// counts as a loss: the thread ends only with stop().
 //
 // The same connection LISTENs on "credsync_tokens", which the extension
 // notifies when a token is revoked or a user dropped: the token cache

@@ -151,8 +151,9 @@ class Cluster:
 class Proxy:
     """One credsync-proxy process; its log goes to a file we can read."""
 
-    def __init__(self, cluster, log_path, flags=(), port=None, tls=False):
+    def __init__(self, cluster, log_path, flags=(), port=None, tls=False, env=None):
         self.cluster = cluster
+        self.env = env  # the process's environment (None: ours)
         self.log_path = log_path
         self.flags = list(flags)
         self.port = port or free_port()
@@ -163,7 +164,7 @@ class Proxy:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [PROXY, "--db", self.cluster.conninfo(), "--listen", f"127.0.0.1:{self.port}"] + self.flags,
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=self.env)
         log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:

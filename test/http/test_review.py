@@ -11,17 +11,20 @@ cluster whose credsync.max_batch_records is 1500.
   and never returns a record written after the revocation (item 4);
 - with --max-waiters 0 a pull with wait is an ordinary pull, not refused
   (item 5: refused long-polls are 503, tested in 40-http);
+- the long-poll listener survives a failed poll() and a terminated backend
+  (item 9);
 
 Prints one "ok - name" / "not ok - name" line per check."""
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from client import Cluster, Proxy, b64  # noqa: E402
+from client import Cluster, Proxy, b64, ROOT  # noqa: E402
 
 CLUSTER = Cluster(sys.argv[1])
 WORK = sys.argv[2]
@@ -219,6 +222,59 @@ def t_waiting_off(cluster):
         q.stop()
 
 
+# ---------------------------------------------------------------- item 9
+
+def longpoll_woken(p, client, zone, label):
+    """A long-poll on zone is woken by a push within a few seconds."""
+    out = {}
+
+    def lp():
+        out["r"] = client.pull(zone, "since=0&wait=10")
+
+    th = threading.Thread(target=lp)
+    th.start()
+    until(lambda: metric(p, "longpoll_waiters") == 1, 5)
+    t0 = time.time()
+    client.push(zone, [{"blob": b64(b"wake " + label.encode())}])
+    th.join(12)
+    r = out.get("r")
+    check(f"{label}: a long-poll is woken by a push (within 3 s)",
+          r is not None and r.status == 200 and len(r.json["records"]) == 1 and time.time() - t0 < 3, r)
+
+
+def t_listener_poll_error(cluster):
+    shim = os.path.join(WORK, "poll_fail.so")
+    r = subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", shim, os.path.join(ROOT, "test/http/poll_fail.c"), "-ldl"],
+                       capture_output=True, text=True)
+    if not check("listener: build the poll() failure shim", r.returncode == 0, r.stderr[-300:]):
+        return
+    trigger = os.path.join(WORK, "poll-fail-now")
+    env = dict(os.environ, LD_PRELOAD=shim, CREDSYNC_POLL_FAIL=trigger)
+    q = Proxy(cluster, os.path.join(WORK, "listener.log"), ["--max-waiters", "4"], env=env).start()
+    try:
+        c = q.client(token_for(f"listener-{uuid.uuid4()}"))
+        check("listener: up before the failure", until(lambda: metric(q, "longpoll_listener_up") == 1, 10))
+        open(trigger, "w").close()
+        consumed = until(lambda: not os.path.exists(trigger), 5)
+        check("listener: poll() failed once (the shim fired)", consumed)
+        check("listener: back up after a failed poll()",
+              until(lambda: metric(q, "longpoll_listener_up") == 1, 5) and q.proc.poll() is None)
+        longpoll_woken(q, c, "after-poll", "listener after a failed poll()")
+        check("listener: the log says why it reconnected", "poll failed" in q.log(), q.log()[-300:])
+    finally:
+        q.stop()
+
+
+def t_listener_backend_killed(p):
+    c = p.client(token_for(f"killed-{uuid.uuid4()}"))
+    CLUSTER.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE application_name = 'credsync-proxy-listener'")
+    time.sleep(0.3)
+    check("listener: back up after its backend was terminated",
+          until(lambda: metric(p, "longpoll_listener_up") == 1, 10))
+    longpoll_woken(p, c, "after-kill", "listener after pg_terminate_backend")
+
+
 def main():
     proxy = Proxy(CLUSTER, os.path.join(WORK, "proxy.log"), ["--max-waiters", "8", "--threads", "24"])
     proxy.start()
@@ -227,6 +283,8 @@ def main():
         ("batch limit", lambda: t_batch_limit(proxy)),
         ("revoked long-poll", lambda: t_revoked_longpoll(proxy)),
         ("waiting off", lambda: t_waiting_off(CLUSTER)),
+        ("listener poll error", lambda: t_listener_poll_error(CLUSTER)),
+        ("listener backend killed", lambda: t_listener_backend_killed(proxy)),
     ]
     only = os.environ.get("HTTP_TESTS")
     try:

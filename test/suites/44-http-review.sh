@@ -3,7 +3,8 @@
 # against the real credsync-proxy and a throwaway cluster: hostile push bodies
 # with a peak-memory limit and the batch limit read from the database (item 3),
 # a long-poll whose token is revoked while it waits (item 4), waiting turned
-# off with --max-waiters 0 (item 5).
+# off with --max-waiters 0 (item 5), the long-poll listener surviving a failed
+# poll() and a killed backend (item 9).
 # CREDSYNC_PROXY_BIN runs it against another build.
 set -u
 cd "$CREDSYNC_ROOT"
