@@ -51,7 +51,8 @@ std::string TokenAuth::user_for(const std::string &authorization)
     std::string user;
     {
         auto lease = pool_.acquire();
-        Result r = lease->run(queries::token_user, {Param::text(token)});
+        // The hash goes to the database, not the token (queries::token_user).
+        Result r = lease->run(queries::token_user, {Param::bin(key)});
         if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) user = PQgetvalue(r.get(), 0, 0);
     }
     metrics().count("token_lookups_total");

@@ -1,4 +1,5 @@
-// Bearer tokens -> user ids, through credsync.token_user().
+// Bearer tokens -> user ids, through credsync.token_user_hash(): the proxy
+// hashes the token (SHA-256) and only the hash is sent to the database.
 //
 // A user's answer is reused for up to a minute while revocations are heard
 // (the listener is connected and its heartbeat answered: the extension

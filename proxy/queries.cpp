@@ -11,7 +11,10 @@ constexpr Oid boolean = 16, bytea = 17, int8 = 20, int4 = 23, text = 25, uuid = 
 constexpr Oid bytea_array = 1001, int8_array = 1016, uuid_array = 2951;
 }  // namespace oid
 
-const Statement token_user = {"token_user", "SELECT credsync.token_user($1)", {oid::text}};
+// By the token's SHA-256 (32 raw bytes, a binary bytea parameter), never the
+// token itself: statement logging records bind parameters, and a token in a
+// log is a credential in a log (extension 1.3).
+const Statement token_user = {"token_user", "SELECT credsync.token_user_hash($1)", {oid::bytea}};
 
 const Statement issue_token = {"issue_token", "SELECT credsync.issue_token($1, $2)",
                                {oid::text, oid::text}};

@@ -9,7 +9,7 @@
 
 namespace credsync::queries {
 
-extern const Statement token_user;      // $1 token -> user or NULL
+extern const Statement token_user;      // $1 the token's SHA-256 (binary) -> user or NULL
 extern const Statement issue_token;     // $1 user, $2 label -> token
 extern const Statement account;         // $1 user -> bytes, items, max_bytes, max_items
 extern const Statement limits;          // -> max_blob_bytes, max_batch_records (settings text)

@@ -13,6 +13,7 @@ cluster whose credsync.max_batch_records is 1500.
   (item 5: refused long-polls are 503, tested in 40-http);
 - the long-poll listener survives a failed poll() and a terminated backend
   (item 9);
+- with log_statement = 'all', PostgreSQL's log holds no bearer token (item 10).
 
 Prints one "ok - name" / "not ok - name" line per check."""
 import os
@@ -275,6 +276,45 @@ def t_listener_backend_killed(p):
     longpoll_woken(p, c, "after-kill", "listener after pg_terminate_backend")
 
 
+# ---------------------------------------------------------------- item 10
+
+def t_no_token_in_statement_log(cluster):
+    log_path = os.path.join(cluster.dir, "data", "server.log")
+    CLUSTER.psql("ALTER SYSTEM SET log_statement = 'all'")
+    CLUSTER.psql("SELECT pg_reload_conf()")
+    q = None
+    try:
+        time.sleep(0.5)
+        start = os.path.getsize(log_path)
+        # A fresh proxy, so every token below is looked up in the database.
+        q = Proxy(cluster, os.path.join(WORK, "statements.log"), ["--open-registration"]).start()
+        tokens = []
+        for _ in range(3):
+            r = q.client().request("POST", "/v1/register")
+            tokens.append(r.json["token"])
+        for tok in tokens:
+            c = q.client(tok)
+            c.get("/v1/account")
+            c.push("logged", [{"blob": b64(b"x")}])
+            c.pull("logged", "since=0")
+        bad = q.client("cs_not_a_real_token_" + uuid.uuid4().hex)
+        bad.get("/v1/account")
+        tokens.append(bad.token)
+        time.sleep(0.5)
+        with open(log_path, "rb") as f:
+            f.seek(start)
+            log = f.read().decode(errors="replace")
+        check("statement log: the proxy's token lookups were logged (log_statement = 'all' took effect)",
+              "token_user" in log, log[-400:])
+        leaked = [t[:10] for t in tokens if t in log]
+        check("statement log: no bearer token appears in PostgreSQL's log", not leaked and len(tokens) == 4, leaked)
+    finally:
+        if q:
+            q.stop()
+        CLUSTER.psql("ALTER SYSTEM RESET log_statement")
+        CLUSTER.psql("SELECT pg_reload_conf()")
+
+
 def main():
     proxy = Proxy(CLUSTER, os.path.join(WORK, "proxy.log"), ["--max-waiters", "8", "--threads", "24"])
     proxy.start()
@@ -285,6 +325,7 @@ def main():
         ("waiting off", lambda: t_waiting_off(CLUSTER)),
         ("listener poll error", lambda: t_listener_poll_error(CLUSTER)),
         ("listener backend killed", lambda: t_listener_backend_killed(proxy)),
+        ("statement log", lambda: t_no_token_in_statement_log(CLUSTER)),
     ]
     only = os.environ.get("HTTP_TESTS")
     try:
