@@ -3,7 +3,10 @@
 #include "digest.h"
 #include "names.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <map>
+#include <unistd.h>
 #include <set>
 
 namespace credsync {
@@ -26,6 +29,14 @@ bool same(const std::optional<Bytes> &a, const std::optional<Bytes> &b)
 [[noreturn]] void bad_answer(const std::string &what)
 {
     throw Error(Error::Kind::server, "the server sent an unexpected answer (" + what + ")");
+}
+
+// Test hook: CREDSYNC_FAILPOINT=NAME makes the process die at that point as
+// if killed (test/client/sync_cases.py checks what survives).
+void failpoint(const char *name)
+{
+    const char *fp = std::getenv("CREDSYNC_FAILPOINT");
+    if (fp && std::strcmp(fp, name) == 0) _exit(137);
 }
 
 int64_t get_int(const json &j, const char *key)
@@ -178,6 +189,7 @@ SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
                                                  " is larger than the server accepts; shorten its notes");
         throw;
     }
+    failpoint("push-answered");
     auto &results = resp["results"];
     if (!results.is_array() || results.size() != records.size()) bad_answer("push results do not match the records sent");
     Txn t(store_.db());
@@ -305,6 +317,7 @@ bool SyncEngine::pull_incremental(ZoneRow &z, SyncStats &stats)
         z.verified = false;
         store_.put(z);
         t.commit();
+        failpoint("pull-page");
         if (cb_.progress && !page["records"].empty()) cb_.progress(z.zone, stats.pulled);
         if (!page.value("more", false)) return true;
     }

@@ -671,49 +671,48 @@ void Vault::watch(const SyncOptions &options, const std::function<bool(const Syn
         if (!after_each(r)) return;
 
         // Wait for a change: one long-poll per zone, and local changes made
-        // by other processes on this home (checked every second).
-        std::mutex mu;
-        std::condition_variable cv;
-        bool woken = false;
-        std::vector<std::unique_ptr<Api>> polls;
-        std::vector<std::thread> threads;
+        // by other processes on this home (checked every second). The polls
+        // run on detached threads that own their state: a poll still waiting
+        // when another zone woke us ends by itself within its wait.
+        struct Wake {
+            std::mutex mu;
+            std::condition_variable cv;
+            bool woken = false;
+        };
+        auto wake = std::make_shared<Wake>();
         std::string token = I.store->meta_text("token").value_or("");
+        std::string server = I.server();
         for (auto &zone : I.store->zone_names()) {
             auto z = I.store->zone(zone);
             int64_t since = z ? z->cursor : 0;
-            polls.push_back(std::make_unique<Api>(I.server(), token));
-            Api *api = polls.back().get();
-            threads.emplace_back([&, api, zone, since] {
+            std::thread([wake, server, token, zone, since] {
                 for (;;) {
-                    bool wake = false;
+                    bool changed = false;
                     try {
-                        json page = api->pull(zone, since, 1, false, 25);
-                        wake = !page.value("records", json::array()).empty();
+                        Api api(server, token);
+                        json page = api.pull(zone, since, 1, false, 25);
+                        changed = !page.value("records", json::array()).empty();
                     } catch (const std::exception &) {
-                        wake = true;  // 410, 401, a server gone: let sync() say what it is
+                        changed = true;  // 410, 401, a server gone: let sync() say what it is
                     }
-                    std::lock_guard<std::mutex> g(mu);
-                    if (wake || woken) {
-                        woken = true;
-                        cv.notify_all();
+                    std::lock_guard<std::mutex> g(wake->mu);
+                    if (changed || wake->woken) {
+                        wake->woken = true;
+                        wake->cv.notify_all();
                         return;
                     }
                 }
-            });
+            }).detach();
         }
-        {
-            std::unique_lock<std::mutex> g(mu);
-            while (!woken) {
-                if (cv.wait_for(g, std::chrono::seconds(1), [&] { return woken; })) break;
-                g.unlock();
-                int64_t pending = 0;
-                for (auto &zone : I.store->zone_names()) pending += I.store->pending(zone);
-                g.lock();
-                if (pending > 0) woken = true;
-            }
+        std::unique_lock<std::mutex> g(wake->mu);
+        while (!wake->woken) {
+            if (wake->cv.wait_for(g, std::chrono::seconds(1), [&] { return wake->woken; })) break;
+            g.unlock();
+            int64_t pending = 0;
+            for (auto &zone : I.store->zone_names()) pending += I.store->pending(zone);
+            g.lock();
+            if (pending > 0) wake->woken = true;
         }
-        for (auto &p : polls) p->stop();
-        for (auto &t : threads) t.join();
     }
 }
 

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""The sync engine through the `credsync` command, on a real proxy and
+PostgreSQL (test/suites/71-client-sync.sh): offline work, merges, edit beats
+delete, paging, 410 expired, the outbox's op_id after a lost answer, a kill -9
+in the middle of a pull, a tampered zone digest, watch mode, two syncs at once.
+Prints ok/not ok lines."""
+import os
+import signal
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import Device, Stack, Tap, wait_for  # noqa: E402
+
+tap = Tap()
+check = tap.check
+stack = Stack(sys.argv[1], sys.argv[2], proxy_flags=["--open-registration", "--max-page-bytes", "20000"])
+stack.start_proxy()
+counter = [0]
+
+
+def account(n, prefix):
+    """n devices of one new account."""
+    counter[0] += 1
+    user = f"{prefix}-{counter[0]}"
+    devs = [Device(stack, f"{user}-d{i}", user) for i in range(n)]
+    devs[0].join()
+    for d in devs[1:]:
+        d.join(devs[0])
+    return devs
+
+
+def synced(*devs):
+    for d in devs:
+        r = d.sync()
+        if r.rc != 0:
+            raise RuntimeError(f"sync of {d.name} failed: {r}")
+    return True
+
+
+def t_offline():
+    a, b = account(2, "offline")
+    stack.stop_proxy()
+    try:
+        i1 = a.add("Mail", "pw-offline-1", username="me")
+        i2 = a.add("Bank", "pw-offline-2")
+        r = a.run("edit", i1, "--url", "https://mail.example")
+        check("offline: add and edit work without the server", r.rc == 0 and i1 and i2, r)
+        a.ok("rm", i2)
+        check("offline: list and show work without the server",
+              [e["id"] for e in a.json("list")] == [i1] and a.json("show", "Mail")["url"] == "https://mail.example")
+        r = a.run("sync")
+        check("offline: sync fails with exit status 1 and one line on stderr naming the server",
+              r.rc == 1 and r.err.count("\n") == 1 and stack.url in r.err and "Traceback" not in r.err, r)
+        st = a.json("status")["zones"]
+        check("offline: status --json works, server_gencount null, changes pending, not in sync",
+              len(st) == 1 and st[0]["server_gencount"] is None and st[0]["pending"] == 2 and st[0]["in_sync"] is False, st)
+    finally:
+        stack.start_proxy()
+    synced(a, b)
+    check("offline: the changes made offline reach the other device at the next sync",
+          list(b.state()) == [i1] and b.json("show", i1)["password"] == "pw-offline-1")
+    st = a.json("status")["zones"][0]
+    check("status: in sync after sync, cursor = server gencount, nothing pending",
+          st["in_sync"] and st["cursor"] == st["server_gencount"] and st["pending"] == 0, st)
+
+
+def t_merge():
+    a, b = account(2, "merge")
+    i = a.add("Shop", "pw-0", username="u0")
+    synced(a, b)
+    a.edit(i, password="pw-from-a", username="u-a")
+    time.sleep(0.01)
+    b.edit(i, password="pw-from-b", url="https://b.example")
+    synced(a, b, a)
+    ea, eb = a.json("show", i), b.json("show", i)
+    check("merge: both devices hold the same entry", ea == eb, (ea, eb))
+    check("merge: the later password wins, the losing one and the old one are in the history",
+          ea["password"] == "pw-from-b" and [h["password"] for h in ea["history"]] == ["pw-from-a", "pw-0"], ea)
+    check("merge: fields changed on one side only are kept from both sides",
+          ea["username"] == "u-a" and ea["url"] == "https://b.example", ea)
+    r = b.sync()
+    check("merge: a sync with nothing new changes nothing", r.rc == 0 and r.json()["pulled"] == 0 and r.json()["pushed"] == 0, r)
+
+
+def t_edit_beats_delete():
+    a, b = account(2, "ebd")
+    i = a.add("Router", "admin-1")
+    j = a.add("Printer", "pr-1")
+    k = a.add("Old", "old-1")
+    synced(a, b)
+    # 1: the delete reaches the server first, the edit comes later
+    a.ok("rm", i)
+    synced(a)
+    b.edit(i, password="admin-2")
+    synced(b, a)
+    check("edit beats delete (delete synced first): the entry lives on both devices with the edit",
+          a.json("show", i)["password"] == "admin-2" and b.json("show", i)["password"] == "admin-2")
+    # 2: the edit reaches the server first, the delete comes later
+    b.edit(j, password="pr-2")
+    synced(b)
+    a.ok("rm", j)
+    synced(a, b)
+    check("edit beats delete (edit synced first): the delete gives way",
+          a.json("show", j)["password"] == "pr-2" and b.json("show", j)["password"] == "pr-2")
+    # 3: a delete without a concurrent edit wins
+    a.ok("rm", k)
+    synced(a, b)
+    check("a delete with no concurrent edit removes the entry everywhere",
+          k not in a.state() and k not in b.state() and k not in stack.live_items(a.user).get("default", {}))
+
+
+def t_paging():
+    a, b = account(2, "paging")
+    ids = [a.add(f"entry {n:04d}", f"pw-{n}", notes="x" * 200) for n in range(300)]
+    synced(a)
+    r = b.sync()
+    check("paging: a new device pulls 300 entries over pages of ~20 kB (full=true continuation)",
+          r.rc == 0 and sorted(e["id"] for e in b.json("list")) == sorted(ids), r)
+    # Deletes and edits while another device is behind: incremental paging.
+    for n in range(0, 300, 3):
+        a.ok("rm", ids[n])
+    for n in range(1, 300, 3):
+        a.edit(ids[n], password=f"pw-{n}-v2")
+    synced(a)
+    r = b.sync()
+    st = b.state()
+    check("paging: an incremental pull over many pages applies every delete and edit",
+          r.rc == 0 and len(st) == 200 and st[ids[1]]["password"] == "pw-1-v2" and ids[0] not in st, r)
+
+
+def t_expired():
+    a, c = account(2, "expired")
+    ids = [a.add(f"e{n}", f"pw-{n}") for n in range(6)]
+    synced(a, c)
+    c.edit(ids[0], password="c-offline-edit")   # concurrent with a's delete below
+    c.edit(ids[1], notes="c was here")           # an entry nobody deletes
+    c.add("made by c offline", "c-new")
+    a.ok("rm", ids[0])
+    a.ok("rm", ids[2])
+    synced(a)
+    stack.psql("SELECT credsync.compact('0 seconds')")
+    r = c.sync()
+    check("410 expired: the sync after compaction succeeds, with a warning about the full resync",
+          r.rc == 0 and "full resync" in r.err, r)
+    st = c.state()
+    check("410 expired: deletes made meanwhile apply (their tombstones were compacted)", ids[2] not in st, list(st))
+    check("410 expired: unsynced local edits are kept (and one beats a concurrent delete)",
+          st.get(ids[0], {}).get("password") == "c-offline-edit" and st.get(ids[1], {}).get("notes") == "c was here"
+          and any(e["title"] == "made by c offline" for e in st.values()), st)
+    synced(a)
+    check("410 expired: both devices converge", a.state() == c.state())
+
+
+def t_outbox():
+    a, b = account(2, "outbox")
+    synced(a, b)
+    for n in range(5):
+        a.add(f"op{n}", f"pw-op-{n}")
+    ops_before = int(stack.psql(f"SELECT count(*) FROM credsync.ops WHERE user_id = '{a.user}'"))
+    r = a.run("sync", env={"CREDSYNC_FAILPOINT": "push-answered"})
+    gen1 = int(stack.psql(f"SELECT gencount FROM credsync.zones WHERE user_id = '{a.user}' AND zone = 'default'"))
+    check("outbox: the push reached the server, then the client died before recording the answer",
+          r.rc != 0 and gen1 == 5, (r, gen1))
+    r = a.sync()
+    gen2 = int(stack.psql(f"SELECT gencount FROM credsync.zones WHERE user_id = '{a.user}' AND zone = 'default'"))
+    ops = int(stack.psql(f"SELECT count(*) FROM credsync.ops WHERE user_id = '{a.user}'"))
+    check("outbox: the retry sends the same op_id: the server replays its answer, nothing is written twice",
+          r.rc == 0 and gen2 == 5 and ops == ops_before + 1 and r.json()["pushed"] == 5, (r, gen2, ops))
+    synced(b)
+    check("outbox: the other device gets the five entries once", len(b.state()) == 5)
+
+
+def t_kill_mid_pull():
+    a, b = account(2, "kill")
+    for n in range(120):
+        a.add(f"k{n}", f"pw-k-{n}", notes="n" * 300)
+    synced(a)
+    r = b.sync()  # first sync: a full resync, committed at its end
+    for n in range(0, 120, 2):
+        a.edit(a.json("list")[n]["id"], password=f"k-v2-{n}")
+    synced(a)
+    r = b.run("sync", env={"CREDSYNC_FAILPOINT": "pull-page"})
+    mid = b.json("status")["zones"][0]
+    check("kill mid-pull: the client died after committing its first page", r.rc != 0 and 0 < mid["cursor"], (r, mid))
+    r = b.sync()
+    check("kill mid-pull: the next sync resumes and converges", r.rc == 0 and a.state() == b.state(), r)
+    # A real kill -9 at a random moment, several times.
+    for n in range(120):
+        if n % 3 == 0:
+            a.edit(f"k{n}", notes=f"round-2-{n}")
+    synced(a)
+    for delay in (0.05, 0.1, 0.2):
+        p = b.spawn("sync")
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    r = b.sync()
+    check("kill -9 at random moments: the next sync converges", r.rc == 0 and a.state() == b.state(), r)
+
+
+def t_digest_tamper():
+    a, = account(1, "digest")
+    a.add("d1", "pw-d1")
+    synced(a)
+    stack.psql(f"UPDATE credsync.zones SET digest = '\\x{'11' * 32}' WHERE user_id = '{a.user}'")
+    r = a.sync()
+    check("digest: a zone digest that does not match the records fails the sync (after one full resync)",
+          r.rc == 1 and "digest" in r.err and "full resync" in r.err, r)
+
+
+def t_zones_and_watch():
+    a, b = account(2, "watch")
+    a.add("home wifi", "wifi-1", zone="home")
+    a.add("work vpn", "vpn-1", zone="work")
+    synced(a)
+    w = b.spawn("sync", "--watch")
+    try:
+        got = wait_for(lambda: len(b.json("list")) == 2, timeout=15)
+        check("watch: the watching device gets both zones", got)
+        a.add("late entry", "late-1", zone="work")
+        synced(a)
+        got = wait_for(lambda: any(e["title"] == "late entry" for e in b.json("list")), timeout=15)
+        check("watch: a push from another device arrives within seconds (long-poll)", got)
+        b.add("local while watching", "lw-1", zone="home")
+        got = wait_for(lambda: any(e["title"] == "local while watching" for e in (synced(a) and a.json("list"))), timeout=15)
+        check("watch: a local change made by another process is pushed by the watcher", got)
+    finally:
+        w.send_signal(signal.SIGTERM)
+        w.wait()
+    check("list --zone shows one zone", [e["title"] for e in b.json("list", "--zone", "work")] == ["late entry", "work vpn"])
+    st = {z["zone"]: z for z in b.json("status")["zones"]}
+    check("status lists every zone", set(st) == {"home", "work"}, st)
+
+
+def t_two_syncs():
+    a, b = account(2, "twice")
+    for n in range(30):
+        a.add(f"t{n}", f"pw-t-{n}")
+    p1, p2 = a.spawn("sync"), a.spawn("sync")
+    r1, r2 = p1.communicate(), p2.communicate()
+    check("two syncs of one home at once both succeed (they take turns)", p1.returncode == 0 and p2.returncode == 0, (r1, r2))
+    synced(b)
+    check("two syncs at once: each entry is on the server once",
+          len(stack.live_items(a.user)["default"]) == 30 and len(b.state()) == 30)
+
+
+for name, fn in [("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
+                 ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
+                 ("digest", t_digest_tamper), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
+    tap.run(name, fn)
+stack.stop_proxy()
+sys.exit(1 if tap.failures else 0)

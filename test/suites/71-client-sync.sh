@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The client's sync engine end to end (issue 12 item 4): test/client/sync_cases.py
+# drives client/credsync against a real credsync-proxy and a throwaway cluster.
+set -u
+cd "$CREDSYNC_ROOT"
+source test/lib/cluster.sh
+source test/lib/tap.sh
+source test/lib/http_stack.sh
+
+[ -x proxy/credsync-proxy ] || make -s -C proxy >/dev/null || { not_ok "build proxy/credsync-proxy"; exit 1; }
+make -s -C client >/dev/null || { not_ok "build client/credsync"; exit 1; }
+http_stack_setup client-sync
+python3 test/client/sync_cases.py "$dir" "$work"
