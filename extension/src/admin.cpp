@@ -49,6 +49,19 @@ static Statement drop_user_account = {
     " SELECT (SELECT pg_catalog.count(*) FROM t) OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM q)",
     1, {TEXTOID}, nullptr};
 
+// 1.4. Deleting the account's row waits for a login of it that holds the
+// row (login_proof.cpp locks it); the tokens are deleted in later
+// statements, whose snapshots see the device that login created. A login
+// that comes later finds no account. The counter's row is deleted first,
+// the order login takes them in.
+static Statement drop_user_login = {
+    "WITH f AS (DELETE FROM credsync.login_failures WHERE name OPERATOR(pg_catalog.=) $1),"
+    " c AS (DELETE FROM credsync.login_challenges WHERE name OPERATOR(pg_catalog.=) $1)"
+    " SELECT 0",
+    1, {TEXTOID}, nullptr};
+static Statement drop_user_account_row = {
+    "DELETE FROM credsync.accounts WHERE name OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}, nullptr};
+
 // Locks the user's zones; their names as a palloc'd text[].
 static ArrayType *lock_zones_of(text *user_id, uint64 *count)
 {
@@ -106,10 +119,16 @@ void set_quota(text *user_id, OptionalLimit max_bytes, OptionalLimit max_items)
     SPI_finish();
 }
 
-int64 drop_user(text *user_id)
+int64 drop_user(text *user_id, bool with_login)
 {
     spi_connect();
-    int64 removed = drop_user_rows(user_id);
+    int64 removed = 0;
+    if (with_login) {
+        Datum key[1] = {PointerGetDatum(user_id)};
+        spi_run(drop_user_login, key, nullptr, false, SPI_OK_SELECT);
+        removed += static_cast<int64>(spi_run(drop_user_account_row, key, nullptr, false, SPI_OK_DELETE));
+    }
+    removed += drop_user_rows(user_id);
     SPI_finish();
     if (removed > 0)
         notify_tokens_changed();  // its tokens may be gone

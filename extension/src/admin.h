@@ -15,7 +15,11 @@ void set_quota(text *user_id, OptionalLimit max_bytes, OptionalLimit max_items);
 
 // Removes all of the user's zones, records, op ids, tokens and quota, after
 // waiting for the pushes that hold its zones (docs/sql-api.md, "Removing a
-// user"); returns the number of rows removed.
-int64 drop_user(text *user_id);
+// user"); returns the number of rows removed. with_login (1.4's drop_user,
+// and account_delete): first the user's account, login challenges and
+// failure counter, waiting for a login in progress, so that a device it
+// creates is removed too (the account's row counts; challenges and counters
+// do not).
+int64 drop_user(text *user_id, bool with_login);
 
 }  // namespace credsync

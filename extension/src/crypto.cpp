@@ -92,6 +92,23 @@ bool hmac_sha256(const HmacKey &hmac, const void *data, size_t len, uint8_t out[
            n == kSha256Bytes;
 }
 
+SignatureCheck ed25519_verify(const uint8_t public_key[kEd25519KeyBytes], const uint8_t *message, size_t len,
+                              const uint8_t signature[kEd25519SignatureBytes])
+{
+    // Any 32 bytes make a key here; a non-canonical or invalid point fails
+    // in EVP_DigestVerify, as an invalid signature.
+    EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key, kEd25519KeyBytes);
+    EVP_MD_CTX *ctx = key ? EVP_MD_CTX_new() : nullptr;
+    SignatureCheck check = SignatureCheck::failed;
+    // Ed25519 takes no digest (NULL md) and the whole message in one call.
+    if (ctx && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1)
+        check = EVP_DigestVerify(ctx, signature, kEd25519SignatureBytes, message, len) == 1 ? SignatureCheck::valid
+                                                                                            : SignatureCheck::invalid;
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    return check;
+}
+
 void to_hex(const uint8_t *bytes, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";

@@ -1,5 +1,6 @@
-// SHA-256 and HMAC-SHA-256 through OpenSSL (the server itself links it).
-// Pure computation: nothing here can raise a PostgreSQL ERROR.
+// SHA-256, HMAC-SHA-256 and Ed25519 verification through OpenSSL (the
+// server itself links it). Pure computation: nothing here can raise a
+// PostgreSQL ERROR.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +32,13 @@ struct HmacKey {
 };
 bool hmac_key_init(HmacKey *hmac, const uint8_t *key, size_t key_len);  // key_len <= 64
 bool hmac_sha256(const HmacKey &hmac, const void *data, size_t len, uint8_t out[kSha256Bytes]);
+
+// Ed25519 (RFC 8032, pure: no pre-hash) over `len` bytes of `message`.
+constexpr size_t kEd25519KeyBytes = 32;
+constexpr size_t kEd25519SignatureBytes = 64;
+enum class SignatureCheck { valid, invalid, failed };  // failed: OpenSSL could not run (out of memory)
+SignatureCheck ed25519_verify(const uint8_t public_key[kEd25519KeyBytes], const uint8_t *message, size_t len,
+                              const uint8_t signature[kEd25519SignatureBytes]);
 
 // Lower-case hex of `len` bytes into `out` (2 * len + 1 bytes, NUL-terminated).
 void to_hex(const uint8_t *bytes, size_t len, char *out);

@@ -14,6 +14,13 @@ constexpr int kCursorGone   = MAKE_SQLSTATE('C', 'S', '4', '1', '0');
 constexpr int kTooLarge     = MAKE_SQLSTATE('C', 'S', '4', '1', '3');
 constexpr int kOpReused     = MAKE_SQLSTATE('C', 'S', '4', '2', '2');
 constexpr int kQuotaExceeded = MAKE_SQLSTATE('C', 'S', '5', '0', '7');
+// Accounts (1.4; class CS, the proxy maps them): a name that is taken. A
+// failed login or one over the rate limit is a result row of login() and
+// account_delete(), not an ERROR (an ERROR would roll back the failure
+// count); CSA01 and CSA29 are reserved for the proxy's mapping of those.
+constexpr int kNameTaken       = MAKE_SQLSTATE('C', 'S', 'A', '0', '9');
+constexpr int kLoginFailed     = MAKE_SQLSTATE('C', 'S', 'A', '0', '1');
+constexpr int kTooManyAttempts = MAKE_SQLSTATE('C', 'S', 'A', '2', '9');
 
 // CS400 with the argument's name as DETAIL.
 [[noreturn]] void raise_bad_argument(const char *argument, const char *message);

@@ -47,6 +47,33 @@ static void store_random_secret()
     explicit_bzero(VARDATA(copy), kSha256Bytes);
 }
 
+// The HMAC key state of the secret, per backend. (notify_payload.cpp keeps
+// its own for notify keys.) The secret never changes while a database exists
+// (ALTER EXTENSION UPDATE keeps it); a restore makes a new database.
+static Statement read_secret = {"SELECT secret FROM credsync.install_secret", 0, {}, nullptr};
+static HmacKey secret_key;
+static bool secret_loaded = false;
+
+void installation_hmac(const void *message, size_t len, uint8_t mac[kSha256Bytes])
+{
+    if (!secret_loaded) {
+        spi_run(read_secret, nullptr, nullptr, true, SPI_OK_SELECT);
+        bool isnull = true;
+        Datum d = SPI_processed == 1 ? spi_value(0, 1, &isnull) : (Datum)0;
+        if (isnull)
+            elog(ERROR, "credsync: the installation secret is missing");
+        bytea *secret = DatumGetByteaPP(d);
+        if (VARSIZE_ANY_EXHDR(secret) != kSha256Bytes)
+            elog(ERROR, "credsync: the installation secret has the wrong size");
+        if (!hmac_key_init(&secret_key, reinterpret_cast<const uint8_t *>(VARDATA_ANY(secret)), kSha256Bytes))
+            elog(ERROR, "credsync: could not set up HMAC-SHA-256");
+        SPI_freetuptable(SPI_tuptable);
+        secret_loaded = true;
+    }
+    if (!hmac_sha256(secret_key, message, len, mac))
+        elog(ERROR, "credsync: HMAC-SHA-256 failed");
+}
+
 bool renew_new_install_secret()
 {
     spi_connect();

@@ -22,6 +22,12 @@ static Statement zone_cursor_state = {
     " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
     2, {TEXTOID, TEXTOID}, nullptr};
 
+// 1.4: also the gencount of the zone's last deletion (zone_delete.cpp).
+static Statement zone_cursor_state_1_4 = {
+    "SELECT gencount, horizon, deleted_gencount FROM credsync.zones"
+    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2",
+    2, {TEXTOID, TEXTOID}, nullptr};
+
 static Statement page_with_tombstones = {
     "SELECT item, gencount, deleted, blob FROM credsync.records"
     " WHERE user_id OPERATOR(pg_catalog.=) $1 AND zone OPERATOR(pg_catalog.=) $2"
@@ -52,15 +58,21 @@ static void raise_cursor_invalid(const char *reason, int64 gencount, int64 horiz
 // into SPI_tuptable. Returns their number; *gencount is the zone's counter.
 static uint64 select_page(const PageRequest &q, int32 rows_wanted, int64 *gencount)
 {
-    int64 horizon = 0;
+    int64 horizon = 0, deleted_at = 0;
     *gencount = 0;
-    if (spi_run(zone_cursor_state, q.key, nullptr, true, SPI_OK_SELECT) == 1) {
+    Statement &state = q.deleted_zones ? zone_cursor_state_1_4 : zone_cursor_state;
+    if (spi_run(state, q.key, nullptr, true, SPI_OK_SELECT) == 1) {
         *gencount = spi_int64(0, 1);
         horizon = spi_int64(0, 2);
+        if (q.deleted_zones)
+            deleted_at = spi_int64(0, 3);
     }
     if (q.since > *gencount)
         raise_cursor_invalid("ahead", *gencount, horizon);
-    if (!q.full_sync && q.since > 0 && q.since < horizon)
+    // A full sync's pages are never expired by compaction (live records are
+    // never compacted), but a zone_delete removed live records it may have
+    // received. (The horizon is at least deleted_at.)
+    if (q.since > 0 && (q.since < deleted_at || (!q.full_sync && q.since < horizon)))
         raise_cursor_invalid("expired", *gencount, horizon);
     if (q.since == *gencount) return 0;
     Datum values[4] = {q.key[0], q.key[1], Int64GetDatum(q.since), Int32GetDatum(rows_wanted)};

@@ -11,6 +11,9 @@ struct PageRequest {
     int64 since;        // 0 or more
     int32 max_records;  // 1..kMaxPullRecords
     bool full_sync;
+    // 1.4's entry points (the zones table has deleted_gencount): a since
+    // below the zone's last deletion is expired, full sync included.
+    bool deleted_zones;
 };
 
 // sync_pull's rows (item, gencount, deleted, blob). CS410 for a since the

@@ -17,11 +17,26 @@
 //   compact, compact_batched                 compact.cpp
 //   verify_zone                              verify.cpp
 //   renew_new_install_secret                 install_secret.cpp (1.2 -> 1.3 script only)
+//   account_create, account_set_login,
+//   account_delete                           accounts.cpp (1.4)
+//   login_challenge, login                   login.cpp (1.4; the proof: login_proof.cpp)
+//   token_identity, device_list,
+//   device_revoke, token_list,
+//   token_revoke_all                         devices.cpp (1.4)
+//   zone_delete                              zone_delete.cpp (1.4)
+//
+// Entry points named *_1_4 serve 1.4's version of a function that existed
+// before (credsync--1.3--1.4.sql says why); the older entry point stays for
+// databases not yet updated.
+#include "accounts.h"
 #include "admin.h"
 #include "compact.h"
 #include "crypto.h"
+#include "devices.h"
 #include "errors.h"
 #include "install_secret.h"
+#include "login.h"
+#include "login_proof.h"
 #include "pull.h"
 #include "push.h"
 #include "srf.h"
@@ -29,6 +44,7 @@
 #include "tokens.h"
 #include "validate.h"
 #include "verify.h"
+#include "zone_delete.h"
 
 namespace credsync {
 
@@ -90,9 +106,10 @@ static PushRequest request_for(FunctionCallInfo fcinfo, const char *item_argumen
 
 // --- arguments of the pull functions --------------------------------------
 
-static PageRequest page_request_args(FunctionCallInfo fcinfo)
+static PageRequest page_request_args(FunctionCallInfo fcinfo, bool deleted_zones = false)
 {
     PageRequest q;
+    q.deleted_zones = deleted_zones;
     q.key[0] = PointerGetDatum(user_id_arg(fcinfo, 0));
     q.key[1] = PointerGetDatum(zone_arg(fcinfo, 1));
     q.since = DatumGetInt64(required_arg(fcinfo, 2, "since"));
@@ -116,6 +133,27 @@ static OptionalLimit limit_arg(FunctionCallInfo fcinfo, int argno, const char *n
             raise_bad_argument(name, psprintf("%s must be NULL or 0 or more", name));
     }
     return limit;
+}
+
+// The login an account keeps, from arguments argno..argno+4 (login_key,
+// salt, kdf_ops, kdf_mem, wrapped_key), each checked and named.
+static AccountLogin account_login_args(FunctionCallInfo fcinfo, int argno)
+{
+    AccountLogin login;
+    login.login_key = bytes_arg(fcinfo, argno, "login_key", kLoginKeyBytes, kLoginKeyBytes);
+    login.salt = bytes_arg(fcinfo, argno + 1, "salt", kSaltBytes, kSaltBytes);
+    login.kdf_ops = bounded_int64_arg(fcinfo, argno + 2, "kdf_ops", kMinKdfOps, kMaxKdfOps);
+    login.kdf_mem = bounded_int64_arg(fcinfo, argno + 3, "kdf_mem", kMinKdfMem, kMaxKdfMem);
+    login.wrapped_key = bytes_arg(fcinfo, argno + 4, "wrapped_key", 1, kMaxWrappedKeyBytes);
+    return login;
+}
+
+static bytea *token_sha256_arg(FunctionCallInfo fcinfo, int argno)
+{
+    bytea *hash = PG_GETARG_BYTEA_PP(argno);
+    if (VARSIZE_ANY_EXHDR(hash) != kSha256Bytes)
+        raise_bad_argument("token_sha256", "token_sha256 must be the 32 bytes of a token's SHA-256");
+    return hash;
 }
 
 static const Interval *keep_arg(FunctionCallInfo fcinfo, int argno)
@@ -217,6 +255,25 @@ Datum credsync_sync_pull_page(PG_FUNCTION_ARGS)
     return (Datum)0;
 }
 
+PG_FUNCTION_INFO_V1(credsync_sync_pull_1_4);
+Datum credsync_sync_pull_1_4(PG_FUNCTION_ARGS)
+{
+    PageRequest q = page_request_args(fcinfo, true);
+    sync_pull(begin_materialized_result(fcinfo), q);
+    return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(credsync_sync_pull_page_1_4);
+Datum credsync_sync_pull_page_1_4(PG_FUNCTION_ARGS)
+{
+    PageRequest q = page_request_args(fcinfo, true);
+    int64 max_bytes = PG_ARGISNULL(5) ? -1 : PG_GETARG_INT64(5);
+    if (!PG_ARGISNULL(5) && max_bytes < 0)
+        raise_bad_argument("max_bytes", "max_bytes must be 0 or more");
+    sync_pull_page(begin_materialized_result(fcinfo), q, max_bytes);
+    return (Datum)0;
+}
+
 PG_FUNCTION_INFO_V1(credsync_sync_state);
 Datum credsync_sync_state(PG_FUNCTION_ARGS)
 {
@@ -230,7 +287,15 @@ PG_FUNCTION_INFO_V1(credsync_sync_zones);
 Datum credsync_sync_zones(PG_FUNCTION_ARGS)
 {
     text *user_id = user_id_arg(fcinfo, 0);
-    sync_zones(begin_materialized_result(fcinfo), user_id);
+    sync_zones(begin_materialized_result(fcinfo), user_id, false);
+    return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(credsync_sync_zones_1_4);
+Datum credsync_sync_zones_1_4(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    sync_zones(begin_materialized_result(fcinfo), user_id, true);
     return (Datum)0;
 }
 
@@ -278,10 +343,7 @@ Datum credsync_token_user_hash(PG_FUNCTION_ARGS)
 {
     if (PG_ARGISNULL(0))
         PG_RETURN_NULL();
-    bytea *hash = PG_GETARG_BYTEA_PP(0);
-    if (VARSIZE_ANY_EXHDR(hash) != kSha256Bytes)
-        raise_bad_argument("token_sha256", "token_sha256 must be the 32 bytes of a token's SHA-256");
-    text *user_id = token_user_by_hash(hash);
+    text *user_id = token_user_by_hash(token_sha256_arg(fcinfo, 0));
     if (user_id == nullptr)
         PG_RETURN_NULL();
     PG_RETURN_TEXT_P(user_id);
@@ -303,7 +365,14 @@ PG_FUNCTION_INFO_V1(credsync_drop_user);
 Datum credsync_drop_user(PG_FUNCTION_ARGS)
 {
     text *user_id = user_id_arg(fcinfo, 0);
-    PG_RETURN_INT64(drop_user(user_id));
+    PG_RETURN_INT64(drop_user(user_id, false));
+}
+
+PG_FUNCTION_INFO_V1(credsync_drop_user_1_4);
+Datum credsync_drop_user_1_4(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    PG_RETURN_INT64(drop_user(user_id, true));
 }
 
 PG_FUNCTION_INFO_V1(credsync_compact);
@@ -351,6 +420,111 @@ Datum credsync_verify_zone(PG_FUNCTION_ARGS)
     text *zone = zone_arg(fcinfo, 1);
     verify_zone(begin_materialized_result(fcinfo), user_id, zone);
     return (Datum)0;
+}
+
+// --- accounts, login, devices (1.4) ------------------------------------------
+
+PG_FUNCTION_INFO_V1(credsync_account_create);
+Datum credsync_account_create(PG_FUNCTION_ARGS)
+{
+    text *name = user_id_arg(fcinfo, 0, "name");
+    AccountLogin login = account_login_args(fcinfo, 1);
+    text *label = label_arg(fcinfo, 6, "device_label");
+    account_create(begin_materialized_result(fcinfo), name, login, label);
+    return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(credsync_login_challenge);
+Datum credsync_login_challenge(PG_FUNCTION_ARGS)
+{
+    text *name = user_id_arg(fcinfo, 0, "name");
+    login_challenge(begin_materialized_result(fcinfo), name);
+    return (Datum)0;
+}
+
+// Bad shapes are CS400 and change nothing; a wrong proof is a result row.
+PG_FUNCTION_INFO_V1(credsync_login);
+Datum credsync_login(PG_FUNCTION_ARGS)
+{
+    text *name = user_id_arg(fcinfo, 0, "name");
+    bytea *challenge = bytes_arg(fcinfo, 1, "challenge", kChallengeBytes, kChallengeBytes);
+    bytea *signature = bytes_arg(fcinfo, 2, "signature", kSignatureBytes, kSignatureBytes);
+    text *label = label_arg(fcinfo, 3, "device_label");
+    login(begin_materialized_result(fcinfo), name, challenge, signature, label);
+    return (Datum)0;
+}
+
+// NULL gives no row, as token_user_hash(NULL) gives NULL.
+PG_FUNCTION_INFO_V1(credsync_token_identity);
+Datum credsync_token_identity(PG_FUNCTION_ARGS)
+{
+    ReturnSetInfo *rsinfo = begin_materialized_result(fcinfo);
+    if (!PG_ARGISNULL(0))
+        token_identity(rsinfo, token_sha256_arg(fcinfo, 0));
+    return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(credsync_device_list);
+Datum credsync_device_list(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    device_list(begin_materialized_result(fcinfo), user_id);
+    return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(credsync_device_revoke);
+Datum credsync_device_revoke(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    const pg_uuid_t *device = DatumGetUUIDP(required_arg(fcinfo, 1, "device"));
+    PG_RETURN_BOOL(device_revoke(user_id, device));
+}
+
+PG_FUNCTION_INFO_V1(credsync_account_set_login);
+Datum credsync_account_set_login(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    AccountLogin login = account_login_args(fcinfo, 1);
+    bool logout_others = DatumGetBool(required_arg(fcinfo, 6, "logout_others"));
+    const pg_uuid_t *keep = PG_ARGISNULL(7) ? nullptr : PG_GETARG_UUID_P(7);
+    PG_RETURN_INT32(account_set_login(user_id, login, logout_others, keep));
+}
+
+PG_FUNCTION_INFO_V1(credsync_zone_delete);
+Datum credsync_zone_delete(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    text *zone = zone_arg(fcinfo, 1);
+    PG_RETURN_INT64(zone_delete(user_id, zone));
+}
+
+// challenge and signature: NULL or of their sizes (whether they are needed
+// depends on the account: accounts.cpp).
+PG_FUNCTION_INFO_V1(credsync_account_delete);
+Datum credsync_account_delete(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    bytea *challenge = optional_bytes_arg(fcinfo, 1, "challenge", kChallengeBytes, kChallengeBytes);
+    bytea *signature = optional_bytes_arg(fcinfo, 2, "signature", kSignatureBytes, kSignatureBytes);
+    account_delete(begin_materialized_result(fcinfo), user_id, challenge, signature);
+    return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(credsync_token_list);
+Datum credsync_token_list(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    token_list(begin_materialized_result(fcinfo), user_id);
+    return (Datum)0;
+}
+
+// label NULL: every live token of the user.
+PG_FUNCTION_INFO_V1(credsync_token_revoke_all);
+Datum credsync_token_revoke_all(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    text *label = PG_ARGISNULL(1) ? nullptr : PG_GETARG_TEXT_PP(1);
+    PG_RETURN_INT32(token_revoke_all(user_id, label));
 }
 
 // Used by credsync--1.2--1.3.sql only (the function is dropped again there).

@@ -18,6 +18,13 @@ static Statement user_zones = {
     " WHERE user_id OPERATOR(pg_catalog.=) $1 ORDER BY zone COLLATE \"C\"",
     1, {TEXTOID}, nullptr};
 
+// 1.4: a deleted zone's gencount is its deletion's until the next push.
+static Statement user_zones_1_4 = {
+    "SELECT zone, gencount, items, bytes FROM credsync.zones"
+    " WHERE user_id OPERATOR(pg_catalog.=) $1 AND gencount OPERATOR(pg_catalog.<>) deleted_gencount"
+    " ORDER BY zone COLLATE \"C\"",
+    1, {TEXTOID}, nullptr};
+
 void sync_state(ReturnSetInfo *rsinfo, text *user_id, text *zone)
 {
     spi_connect();
@@ -35,11 +42,11 @@ void sync_state(ReturnSetInfo *rsinfo, text *user_id, text *zone)
     SPI_finish();
 }
 
-void sync_zones(ReturnSetInfo *rsinfo, text *user_id)
+void sync_zones(ReturnSetInfo *rsinfo, text *user_id, bool hide_deleted)
 {
     spi_connect();
     Datum key[1] = {PointerGetDatum(user_id)};
-    uint64 rows = spi_run(user_zones, key, nullptr, true, SPI_OK_SELECT);
+    uint64 rows = spi_run(hide_deleted ? user_zones_1_4 : user_zones, key, nullptr, true, SPI_OK_SELECT);
     spi_rows_to_result(rsinfo, rows, 4);
     SPI_finish();
 }

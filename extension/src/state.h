@@ -7,7 +7,9 @@
 namespace credsync {
 
 void sync_state(ReturnSetInfo *rsinfo, text *user_id, text *zone);  // an unknown zone: zeros
-void sync_zones(ReturnSetInfo *rsinfo, text *user_id);
+// hide_deleted (1.4's entry point): leaves out zones deleted with no push
+// since (zone_delete.cpp).
+void sync_zones(ReturnSetInfo *rsinfo, text *user_id, bool hide_deleted);
 void sync_account(ReturnSetInfo *rsinfo, text *user_id);
 
 }  // namespace credsync

@@ -15,6 +15,11 @@ static Statement insert_token = {
     "INSERT INTO credsync.tokens (user_id, token_sha256, label) VALUES ($1, $2, $3)",
     3, {TEXTOID, BYTEAOID, TEXTOID}, nullptr};
 
+// 1.4 (the device column is 1.4's).
+static Statement insert_device_token = {
+    "INSERT INTO credsync.tokens (user_id, token_sha256, label) VALUES ($1, $2, $3) RETURNING device",
+    3, {TEXTOID, BYTEAOID, TEXTOID}, nullptr};
+
 static Statement revoke_live_token = {
     "UPDATE credsync.tokens SET revoked_at = pg_catalog.now()"
     " WHERE token_sha256 OPERATOR(pg_catalog.=) $1 AND revoked_at IS NULL",
@@ -51,7 +56,8 @@ static text *user_of_token_hash(Datum hash)
     return user_id;
 }
 
-text *issue_token(text *user_id, Datum label, bool label_null)
+// A new token's text, palloc'd.
+static text *new_token()
 {
     uint8_t random[kTokenRandomBytes];
     if (!pg_strong_random(random, sizeof random))
@@ -60,12 +66,36 @@ text *issue_token(text *user_id, Datum label, bool label_null)
     memcpy(token, kTokenPrefix, sizeof kTokenPrefix - 1);
     to_hex(random, sizeof random, token + sizeof kTokenPrefix - 1);
     text *token_text = cstring_to_text(token);
+    explicit_bzero(random, sizeof random);
+    explicit_bzero(token, sizeof token);
+    return token_text;
+}
+
+text *issue_token(text *user_id, Datum label, bool label_null)
+{
+    text *token_text = new_token();
 
     spi_connect();
     Datum values[3] = {PointerGetDatum(user_id), PointerGetDatum(token_hash(token_text)), label};
     char nulls[3] = {' ', ' ', label_null ? 'n' : ' '};
     spi_run(insert_token, values, nulls, false, SPI_OK_INSERT);
     SPI_finish();
+    return token_text;
+}
+
+text *issue_device_token(text *user_id, text *label, pg_uuid_t *device)
+{
+    text *token_text = new_token();
+    Datum values[3] = {PointerGetDatum(user_id), PointerGetDatum(token_hash(token_text)), PointerGetDatum(label)};
+    char nulls[3] = {' ', ' ', label ? ' ' : 'n'};
+    if (spi_run(insert_device_token, values, nulls, false, SPI_OK_INSERT_RETURNING) != 1)
+        elog(ERROR, "credsync: a new token was not stored");
+    bool isnull;
+    Datum id = spi_value(0, 1, &isnull);
+    if (isnull)
+        elog(ERROR, "credsync: a new token has no device id");
+    *device = *DatumGetUUIDP(id);
+    SPI_freetuptable(SPI_tuptable);
     return token_text;
 }
 

@@ -6,8 +6,11 @@ namespace credsync {
 
 bool valid_user_id(const char *bytes, int len)
 {
-    if (len < 1 || len > kMaxUserIdBytes)
-        return false;
+    return len >= 1 && len <= kMaxUserIdBytes && no_control_characters(bytes, len);
+}
+
+bool no_control_characters(const char *bytes, int len)
+{
     for (int i = 0; i < len; i++) {
         unsigned char c = static_cast<unsigned char>(bytes[i]);
         if (c < 0x20 || c == 0x7f)
@@ -48,6 +51,47 @@ text *user_id_arg(FunctionCallInfo fcinfo, int argno, const char *argument)
     text *t = DatumGetTextPP(required_arg(fcinfo, argno, argument));
     if (!valid_user_id(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
         raise_bad_argument(argument, "invalid user id: 1 to 256 bytes without control characters");
+    return t;
+}
+
+bytea *optional_bytes_arg(FunctionCallInfo fcinfo, int argno, const char *argument, int min_len, int max_len)
+{
+    if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+        return nullptr;
+    bytea *b = PG_GETARG_BYTEA_PP(argno);
+    int len = VARSIZE_ANY_EXHDR(b);
+    if (len < min_len || len > max_len) {
+        if (min_len == max_len)
+            raise_bad_argument(argument, psprintf("%s must be %d bytes", argument, min_len));
+        raise_bad_argument(argument, psprintf("%s must be %d to %d bytes", argument, min_len, max_len));
+    }
+    return b;
+}
+
+bytea *bytes_arg(FunctionCallInfo fcinfo, int argno, const char *argument, int min_len, int max_len)
+{
+    required_arg(fcinfo, argno, argument);
+    return optional_bytes_arg(fcinfo, argno, argument, min_len, max_len);
+}
+
+int64 bounded_int64_arg(FunctionCallInfo fcinfo, int argno, const char *argument, int64 min, int64 max)
+{
+    int64 v = DatumGetInt64(required_arg(fcinfo, argno, argument));
+    if (v < min || v > max)
+        raise_bad_argument(argument,
+                           psprintf("%s must be between " INT64_FORMAT " and " INT64_FORMAT, argument, min, max));
+    return v;
+}
+
+text *label_arg(FunctionCallInfo fcinfo, int argno, const char *argument)
+{
+    if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+        return nullptr;
+    text *t = PG_GETARG_TEXT_PP(argno);
+    int len = VARSIZE_ANY_EXHDR(t);
+    if (len > kMaxLabelBytes || !no_control_characters(VARDATA_ANY(t), len))
+        raise_bad_argument(argument, psprintf("%s: at most %d bytes without control characters", argument,
+                                              kMaxLabelBytes));
     return t;
 }
 
