@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -249,6 +250,114 @@ void put_be32(std::string &out, int32_t v)
 {
     uint32_t u = static_cast<uint32_t>(v);
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xff));
+}
+
+std::string uuid_array_text(const std::vector<std::optional<std::string>> &ids)
+{
+    std::string s = "{";
+    for (size_t i = 0; i < ids.size(); i++) {
+        if (i) s += ',';
+        s += ids[i] ? *ids[i] : "NULL";
+    }
+    return s + "}";
+}
+
+std::string int8_array_text(const std::vector<std::optional<long long>> &v)
+{
+    std::string s = "{";
+    for (size_t i = 0; i < v.size(); i++) {
+        if (i) s += ',';
+        s += v[i] ? std::to_string(*v[i]) : "NULL";
+    }
+    return s + "}";
+}
+
+// PostgreSQL's binary array format for a one-dimensional bytea[]:
+// ndim, has-nulls flag, element oid, (length, lower bound), then each element
+// as a length (-1 for NULL) and its bytes.
+std::string bytea_array_binary(const std::vector<std::optional<std::string>> &blobs)
+{
+    size_t total = 20;
+    bool has_null = false;
+    for (auto &b : blobs) {
+        total += 4 + (b ? b->size() : 0);
+        if (!b) has_null = true;
+    }
+    std::string out;
+    out.reserve(total);
+    put_be32(out, 1);
+    put_be32(out, has_null ? 1 : 0);
+    put_be32(out, 17);  // bytea
+    put_be32(out, static_cast<int32_t>(blobs.size()));
+    put_be32(out, 1);
+    for (auto &b : blobs) {
+        if (!b) {
+            put_be32(out, -1);
+            continue;
+        }
+        put_be32(out, static_cast<int32_t>(b->size()));
+        out += *b;
+    }
+    return out;
+}
+
+std::optional<std::string> push_answer_json(const PGresult *r)
+{
+    int rows = PQntuples(r);
+    std::string results;
+    results.reserve(static_cast<size_t>(rows) * 72 + 2);
+    long long top = 0;
+    for (int i = 0; i < rows; i++) {
+        if (PQgetlength(r, i, 0) != 36) return std::nullopt;
+        long long g = std::strtoll(PQgetvalue(r, i, 1), nullptr, 10);
+        top = std::max(top, g);
+        results += i ? ",{\"gencount\":" : "{\"gencount\":";
+        append_int(results, g);
+        results += ",\"item\":\"";
+        results.append(PQgetvalue(r, i, 0), 36);
+        results += "\"}";
+    }
+    std::string out;
+    out.reserve(results.size() + 48);
+    out += "{\"gencount\":";
+    append_int(out, top);
+    out += ",\"results\":[";
+    out += results;
+    out += "]}";
+    return out;
+}
+
+std::string pull_page_json(const PGresult *r, int count, long long gencount, bool more, long long next_since)
+{
+    size_t size = 96;
+    for (int i = 1; i <= count; i++)
+        size += 96 + 4 * ((static_cast<size_t>(PQgetlength(r, i, 3)) + 2) / 3);
+    std::string out;
+    out.reserve(size);
+    out += "{\"gencount\":";
+    append_int(out, gencount);
+    out += more ? ",\"more\":true" : ",\"more\":false";
+    out += ",\"next_since\":";
+    append_int(out, next_since);
+    out += ",\"records\":[";
+    for (int i = 1; i <= count; i++) {
+        if (i > 1) out += ',';
+        if (PQgetisnull(r, i, 3)) {
+            out += "{\"blob\":null";
+        } else {
+            out += "{\"blob\":\"";
+            append_base64(out, PQgetvalue(r, i, 3), static_cast<size_t>(PQgetlength(r, i, 3)));
+            out += '"';
+        }
+        out += PQgetvalue(r, i, 2)[0] != 0 ? ",\"deleted\":true" : ",\"deleted\":false";
+        out += ",\"gencount\":";
+        append_int(out, be_int64(PQgetvalue(r, i, 1)));
+        out += ",\"item\":\"";
+        append_uuid(out, reinterpret_cast<const unsigned char *>(PQgetvalue(r, i, 0)));
+        out += "\"}";
+    }
+    out += "]}";
+    return out;
 }
 
 }  // namespace credsync

@@ -2,10 +2,13 @@
 // and PostgreSQL binary values. Pure functions, no I/O.
 #pragma once
 
+#include <libpq-fe.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace credsync {
 
@@ -50,5 +53,22 @@ std::optional<long long> parse_setting_bytes(const std::string &s);
 // PostgreSQL binary send formats.
 int64_t be_int64(const char *p);
 void put_be32(std::string &out, int32_t v);
+
+// Array parameters of sync_push_many: uuid[] and int8[] as array text
+// ({a,NULL,b}: uuids and integers need no quoting), bytea[] in the binary
+// array format (no hex or escape encoding of ciphertext).
+std::string uuid_array_text(const std::vector<std::optional<std::string>> &ids);
+std::string int8_array_text(const std::vector<std::optional<long long>> &v);
+std::string bytea_array_binary(const std::vector<std::optional<std::string>> &blobs);
+
+// Answers written straight into one string, keys in the order nlohmann::json
+// (a std::map) writes them; uuids, integers and base64 need no escaping.
+// {"gencount":..,"results":[{"gencount":..,"item":..}]} from sync_push_many's
+// rows (item, gencount as text); nullopt when a row is not what it must be.
+std::optional<std::string> push_answer_json(const PGresult *r);
+// {"gencount":..,"more":..,"next_since":..,"records":[{"blob":..,"deleted":..,
+// "gencount":..,"item":..}]} from rows 1..count of sync_pull_page's binary
+// answer (uuid 16 bytes, gencount 8, deleted 1, blob raw), already checked.
+std::string pull_page_json(const PGresult *r, int count, long long gencount, bool more, long long next_since);
 
 }  // namespace credsync

@@ -5,7 +5,6 @@
 #include "queries.h"
 #include "validate.h"
 
-#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <limits>
@@ -34,55 +33,6 @@ long long int_at(const PGresult *r, int row, int col)
 void check_zone(const std::string &zone)
 {
     if (!is_zone(zone)) throw bad_request("zone must be 1 to 64 characters of [A-Za-z0-9_.-]");
-}
-
-std::string uuid_array_text(const std::vector<std::optional<std::string>> &ids)
-{
-    std::string s = "{";
-    for (size_t i = 0; i < ids.size(); i++) {
-        if (i) s += ',';
-        s += ids[i] ? *ids[i] : "NULL";
-    }
-    return s + "}";
-}
-
-std::string int8_array_text(const std::vector<std::optional<long long>> &v)
-{
-    std::string s = "{";
-    for (size_t i = 0; i < v.size(); i++) {
-        if (i) s += ',';
-        s += v[i] ? std::to_string(*v[i]) : "NULL";
-    }
-    return s + "}";
-}
-
-// PostgreSQL's binary array format for a one-dimensional bytea[]:
-// ndim, has-nulls flag, element oid, (length, lower bound), then each element
-// as a length (-1 for NULL) and its bytes.
-std::string bytea_array_binary(const std::vector<std::optional<std::string>> &blobs)
-{
-    size_t total = 20;
-    bool has_null = false;
-    for (auto &b : blobs) {
-        total += 4 + (b ? b->size() : 0);
-        if (!b) has_null = true;
-    }
-    std::string out;
-    out.reserve(total);
-    put_be32(out, 1);
-    put_be32(out, has_null ? 1 : 0);
-    put_be32(out, 17);  // bytea
-    put_be32(out, static_cast<int32_t>(blobs.size()));
-    put_be32(out, 1);
-    for (auto &b : blobs) {
-        if (!b) {
-            put_be32(out, -1);
-            continue;
-        }
-        put_be32(out, static_cast<int32_t>(b->size()));
-        out += *b;
-    }
-    return out;
 }
 
 long long zone_gencount(Lease &lease, const std::string &user, const std::string &zone)
@@ -262,31 +212,9 @@ Reply Api::push(const std::string &user, const std::string &zone, const std::str
     params.push_back(p.any_if_match ? Param::text(int8_array_text(p.if_match)) : Param::null());
     params.push_back(std::move(op_id));
     Result r = lease->run(queries::push_many, params);
-    // {"gencount":..,"results":[{"gencount":..,"item":..}]} written straight into
-    // one string (keys in nlohmann::json's order): uuid text and integers need
-    // no escaping.
-    int rows = PQntuples(r.get());
-    std::string results;
-    results.reserve(static_cast<size_t>(rows) * 72 + 2);
-    long long top = 0;
-    for (int i = 0; i < rows; i++) {
-        if (PQgetlength(r.get(), i, 0) != 36) throw ApiError(500, "internal", "internal error");
-        long long g = int_at(r.get(), i, 1);
-        top = std::max(top, g);
-        results += i ? ",{\"gencount\":" : "{\"gencount\":";
-        append_int(results, g);
-        results += ",\"item\":\"";
-        results.append(PQgetvalue(r.get(), i, 0), 36);
-        results += "\"}";
-    }
-    std::string out;
-    out.reserve(results.size() + 48);
-    out += "{\"gencount\":";
-    append_int(out, top);
-    out += ",\"results\":[";
-    out += results;
-    out += "]}";
-    return Reply{200, std::move(out), "application/json"};
+    auto answer = push_answer_json(r.get());
+    if (!answer) throw ApiError(500, "internal", "internal error");
+    return Reply{200, std::move(*answer), "application/json"};
 }
 
 namespace {
@@ -342,43 +270,6 @@ Page read_page(Pool &pool, const std::string &user, const std::string &zone, lon
     return page;
 }
 
-// {"gencount":..,"more":..,"next_since":..,"records":[{"blob":..,"deleted":..,"gencount":..,"item":..}]}
-// written straight into one string: uuids, integers and base64 need no
-// escaping. Keys in the order nlohmann::json (a std::map) writes them.
-std::string page_json(const Page &page, long long next_since)
-{
-    const PGresult *r = page.rows.get();
-    size_t size = 96;
-    for (int i = 1; i <= page.count; i++)
-        size += 96 + 4 * ((static_cast<size_t>(PQgetlength(r, i, 3)) + 2) / 3);
-    std::string out;
-    out.reserve(size);
-    out += "{\"gencount\":";
-    append_int(out, page.gencount);
-    out += page.more ? ",\"more\":true" : ",\"more\":false";
-    out += ",\"next_since\":";
-    append_int(out, next_since);
-    out += ",\"records\":[";
-    for (int i = 1; i <= page.count; i++) {
-        if (i > 1) out += ',';
-        if (PQgetisnull(r, i, 3)) {
-            out += "{\"blob\":null";
-        } else {
-            out += "{\"blob\":\"";
-            append_base64(out, PQgetvalue(r, i, 3), static_cast<size_t>(PQgetlength(r, i, 3)));
-            out += '"';
-        }
-        out += PQgetvalue(r, i, 2)[0] != 0 ? ",\"deleted\":true" : ",\"deleted\":false";
-        out += ",\"gencount\":";
-        append_int(out, be_int64(PQgetvalue(r, i, 1)));
-        out += ",\"item\":\"";
-        append_uuid(out, reinterpret_cast<const unsigned char *>(PQgetvalue(r, i, 0)));
-        out += "\"}";
-    }
-    out += "]}";
-    return out;
-}
-
 }  // namespace
 
 Reply Api::pull(const std::string &user, const std::string &zone, const httplib::Request &req)
@@ -418,7 +309,8 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
     // the zone's newest changes were deletes since compacted, that record is
     // below the horizon and a pull from it would be "expired" forever.
     long long next_since = page.more ? (page.last >= 0 ? page.last : since) : page.gencount;
-    return Reply{200, page_json(page, next_since), "application/json"};
+    return Reply{200, pull_page_json(page.rows.get(), page.count, page.gencount, page.more, next_since),
+                 "application/json"};
 }
 
 Reply Api::delete_item(const std::string &user, const std::string &zone, const std::string &item,
