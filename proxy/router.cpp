@@ -6,6 +6,29 @@ namespace credsync {
 
 namespace {
 
+// The API, one row per path. A template's segments are literals, or {zone}
+// and {item}, which match any one non-empty segment and are returned raw.
+struct Route {
+    const char *tmpl;   // also the only path that reaches logs and metrics
+    const char *allow;  // the methods, ", "-separated (405's Allow header)
+    RouteId id;
+    bool needs_auth;
+};
+
+const Route kRoutes[] = {
+    {"/healthz", "GET", RouteId::healthz, false},
+    {"/metrics", "GET", RouteId::metrics, false},
+    {"/v1/register", "POST", RouteId::register_user, false},  // only with --open-registration
+    {"/v1/account", "GET", RouteId::account, true},
+    {"/v1/zones", "GET", RouteId::zones, true},
+    {"/v1/zones/{zone}", "GET", RouteId::zone, true},
+    {"/v1/zones/{zone}/push", "POST", RouteId::push, true},
+    {"/v1/zones/{zone}/pull", "GET", RouteId::pull, true},
+    {"/v1/zones/{zone}/items/{item}", "DELETE", RouteId::delete_item, true},
+};
+
+// "/a/b" -> {"a", "b"}; "/" -> {""}; "//" and a trailing slash give an empty
+// segment, which no route has.
 std::vector<std::string> split_path(const std::string &path)
 {
     std::vector<std::string> parts;
@@ -19,21 +42,44 @@ std::vector<std::string> split_path(const std::string &path)
     return parts;
 }
 
-void set(RouteMatch &m, RouteId id, const char *tmpl, const char *allow, const std::string &method)
+// Each row's template, split once.
+const std::vector<std::vector<std::string>> &route_segments()
 {
-    m.id = id;
-    m.tmpl = tmpl;
-    m.allow = allow;
-    std::string a = allow;
+    static const std::vector<std::vector<std::string>> segments = [] {
+        std::vector<std::vector<std::string>> s;
+        for (const Route &r : kRoutes) s.push_back(split_path(r.tmpl));
+        return s;
+    }();
+    return segments;
+}
+
+// Matches the path's segments against a template's; fills the parameters.
+bool matches(const std::vector<std::string> &want, const std::vector<std::string> &parts, RouteMatch &m)
+{
+    if (want.size() != parts.size()) return false;
+    std::string zone, item;
+    for (size_t i = 0; i < want.size(); i++) {
+        if (want[i] == "{zone}") zone = parts[i];
+        else if (want[i] == "{item}") item = parts[i];
+        else if (want[i] != parts[i]) return false;
+    }
+    m.zone = std::move(zone);
+    m.item = std::move(item);
+    return true;
+}
+
+bool allows(const char *allow, const std::string &method)
+{
     // HEAD is served as GET without a body.
-    std::string effective = method == "HEAD" ? "GET" : method;
-    size_t pos = 0;
-    while (pos <= a.size()) {
+    const std::string effective = method == "HEAD" ? "GET" : method;
+    const std::string a = allow;
+    for (size_t pos = 0; pos <= a.size();) {
         size_t comma = a.find(", ", pos);
         if (comma == std::string::npos) comma = a.size();
-        if (a.substr(pos, comma - pos) == effective) m.method_ok = true;
+        if (a.compare(pos, comma - pos, effective) == 0 && comma - pos == effective.size()) return true;
         pos = comma + 2;
     }
+    return false;
 }
 
 }  // namespace
@@ -42,29 +88,22 @@ RouteMatch match_route(const std::string &method, const std::string &path, bool 
 {
     RouteMatch m;
     if (path.empty() || path[0] != '/') return m;
-    auto p = split_path(path);
-    for (auto &s : p)
+    auto parts = split_path(path);
+    for (auto &s : parts)
         if (s.empty()) return m;  // "//" or a trailing slash: no such route
-    if (p.size() == 1 && p[0] == "healthz") set(m, RouteId::healthz, "/healthz", "GET", method);
-    else if (p.size() == 1 && p[0] == "metrics") set(m, RouteId::metrics, "/metrics", "GET", method);
-    else if (p.size() < 2 || p[0] != "v1") return m;
-    else if (p.size() == 2 && p[1] == "register") {
+    const auto &segments = route_segments();
+    for (size_t i = 0; i < segments.size(); i++) {
+        const Route &r = kRoutes[i];
         // Without --open-registration the route does not exist at all.
-        if (!open_registration) return m;
-        set(m, RouteId::register_user, "/v1/register", "POST", method);
-    } else if (p.size() == 2 && p[1] == "account") set(m, RouteId::account, "/v1/account", "GET", method);
-    else if (p.size() == 2 && p[1] == "zones") set(m, RouteId::zones, "/v1/zones", "GET", method);
-    else if (p[1] == "zones" && p.size() == 3) set(m, RouteId::zone, "/v1/zones/{zone}", "GET", method);
-    else if (p[1] == "zones" && p.size() == 4 && p[3] == "push")
-        set(m, RouteId::push, "/v1/zones/{zone}/push", "POST", method);
-    else if (p[1] == "zones" && p.size() == 4 && p[3] == "pull")
-        set(m, RouteId::pull, "/v1/zones/{zone}/pull", "GET", method);
-    else if (p[1] == "zones" && p.size() == 5 && p[3] == "items")
-        set(m, RouteId::delete_item, "/v1/zones/{zone}/items/{item}", "DELETE", method);
-    else return m;
-    if (p.size() >= 3) m.zone = p[2];
-    if (p.size() == 5) m.item = p[4];
-    m.needs_auth = m.id != RouteId::healthz && m.id != RouteId::metrics && m.id != RouteId::register_user;
+        if (r.id == RouteId::register_user && !open_registration) continue;
+        if (!matches(segments[i], parts, m)) continue;
+        m.id = r.id;
+        m.tmpl = r.tmpl;
+        m.allow = r.allow;
+        m.method_ok = allows(r.allow, method);
+        m.needs_auth = r.needs_auth;
+        return m;
+    }
     return m;
 }
 
