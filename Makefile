@@ -76,3 +76,8 @@ bench: deps
 	$(MAKE) all
 	bash scripts/install-extension.sh
 	bash bench/run.sh
+
+# Debian packages into build/deb/ (debian/, docs/install.md).
+.PHONY: deb
+deb:
+	bash scripts/build-deb.sh
