@@ -5,6 +5,8 @@
 #  - grant_app('r') lets r call exactly the app functions, no admin function,
 #    and still read no table;
 #  - grant_proxy('r') adds issue_token only;
+#  - 1.4: the account, login and device functions and zone_delete,
+#    account_delete are app functions; token_list, token_revoke_all admin;
 #  - grant_app / grant_proxy refuse PUBLIC and unknown roles;
 #  - every function runs with a pinned search_path; the one procedure
 #    (compact_batched, 1.3), which commits and so can have neither SECURITY
@@ -28,9 +30,12 @@ as() {
 
 q "CREATE EXTENSION credsync" || { not_ok "create extension"; exit 1; }
 q "CREATE ROLE cs_nogrant; CREATE ROLE cs_app; CREATE ROLE cs_proxy" || { not_ok "create roles"; exit 1; }
+# An account for the 1.4 calls that need one (account_set_login).
+q "SELECT * FROM credsync.account_create('priv-acct', '\\x$(printf '55%.0s' {1..32})', '\\x$(printf '66%.0s' {1..16})', 3, 268435456, '\\x01')" >/dev/null ||
+    { not_ok "create an account"; exit 1; }
 
-APP_FUNCS="notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zones token_user token_user_hash"
-ADMIN_FUNCS="compact compact_batched drop_user grant_app grant_proxy issue_token revoke_token set_quota verify_zone"
+APP_FUNCS="account_create account_delete account_set_login device_list device_revoke login login_challenge notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zones token_identity token_user token_user_hash zone_delete"
+ADMIN_FUNCS="compact compact_batched drop_user grant_app grant_proxy issue_token revoke_token set_quota token_list token_revoke_all verify_zone"
 expected_all=$(tr ' ' '\n' <<<"$APP_FUNCS $ADMIN_FUNCS" | sort | tr '\n' ' ')
 funcs=$(q "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'credsync'::regnamespace")
 extra=$(comm -13 <(tr ' ' '\n' <<<"$expected_all" | grep . ) <(tr ' ' '\n' <<<"$funcs" | grep .) | tr '\n' ' ')
@@ -98,6 +103,16 @@ APP_CALLS=(
     "SELECT credsync.notify_key('priv-u', 'z')"
     "SELECT credsync.token_user('nope')"
     "SELECT credsync.token_user_hash(sha256('nope'::bytea))"
+    # 1.4 (an account per call: both app roles run these)
+    "SELECT * FROM credsync.account_create('priv-' || gen_random_uuid(), '\\x$(printf '11%.0s' {1..32})', '\\x$(printf '22%.0s' {1..16})', 3, 268435456, '\\x01')"
+    "SELECT * FROM credsync.login_challenge('priv-acct')"
+    "SELECT * FROM credsync.login('priv-acct', '\\x$(printf '00%.0s' {1..32})', '\\x$(printf '00%.0s' {1..64})')"
+    "SELECT * FROM credsync.token_identity(sha256('nope'::bytea))"
+    "SELECT * FROM credsync.device_list('priv-u')"
+    "SELECT credsync.device_revoke('priv-u', '00000000-0000-4000-8000-000000000001')"
+    "SELECT credsync.account_set_login('priv-acct', '\\x$(printf '33%.0s' {1..32})', '\\x$(printf '44%.0s' {1..16})', 3, 268435456, '\\x02', false, NULL)"
+    "SELECT credsync.zone_delete('priv-u', 'other')"
+    "SELECT * FROM credsync.account_delete('priv-nobody', NULL, NULL)"
 )
 ADMIN_CALLS=(
     "SELECT credsync.revoke_token('nope')"
@@ -108,6 +123,8 @@ ADMIN_CALLS=(
     "SELECT credsync.drop_user('priv-u')"
     "SELECT credsync.grant_app('cs_nogrant')"
     "SELECT credsync.grant_proxy('cs_nogrant')"
+    "SELECT * FROM credsync.token_list('priv-u')"
+    "SELECT credsync.token_revoke_all('priv-nobody')"
 )
 ISSUE="SELECT credsync.issue_token('priv-u')"
 calls() {  # calls ROLE SQL...: the distinct outcomes of running each SQL as ROLE
