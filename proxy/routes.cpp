@@ -16,9 +16,6 @@ using nlohmann::json;
 namespace {
 
 constexpr long long kDefaultMaxBlobBytes = 1048576;
-// A push body this large holds one of Api::large_pushes_ while it is parsed
-// and written.
-constexpr size_t kLargeBody = 1024 * 1024;
 
 Reply json_reply(int status, const json &j)
 {
@@ -178,15 +175,6 @@ bool Api::reread_batch_limit()
 Reply Api::push(const std::string &user, const std::string &zone, const std::string &body_text)
 {
     check_zone(zone);
-    // A large body costs memory a few times its size while it is parsed and
-    // written (the parser's buffers, the decoded blobs, the binary parameter,
-    // libpq's copy of it): at most two such pushes run at once. The others
-    // wait as they would for a pool connection, and get 503 after as long.
-    std::optional<Slots::Hold> hold;
-    if (body_text.size() >= kLargeBody) {
-        hold.emplace(large_pushes_, std::chrono::milliseconds(cfg_.pool_timeout_ms));
-        if (!hold->ok()) throw unavailable("too many large pushes at once: retry shortly");
-    }
     PushRequest p;
     try {
         p = parse_push_body(body_text, batch_limit());

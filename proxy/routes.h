@@ -8,7 +8,6 @@
 #include "listener.h"
 #include "pool.h"
 #include "router.h"
-#include "slots.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -58,8 +57,6 @@ private:
     // raised setting is seen before a push is refused for it). 0: not read yet.
     std::atomic<long long> batch_limit_{0};
     std::atomic<long long> batch_limit_read_ms_{0};
-    // Pushes with a large body held at once (see push()).
-    Slots large_pushes_{2};
 };
 
 }  // namespace credsync
