@@ -73,9 +73,12 @@ std::vector<Finding> database_findings(const Config &cfg)
         std::string names;
         for (const std::string &f : queries::functions_called())
             if (f != "issue_token" || cfg.open_registration) names += (names.empty() ? "'" : ",'") + f + "'";
-        std::string sql = "SELECT p.oid::pg_catalog.regprocedure::text FROM pg_catalog.pg_proc p"
-                          " WHERE p.pronamespace = 'credsync'::pg_catalog.regnamespace AND p.proname IN (" +
-                          names + ") AND NOT pg_catalog.has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1";
+        // A function missing from the database counts as not executable.
+        std::string sql = "SELECT coalesce(p.oid::pg_catalog.regprocedure::text, 'credsync.' || f || ' (missing)')"
+                          " FROM pg_catalog.unnest(ARRAY[" + names + "]) f"
+                          " LEFT JOIN pg_catalog.pg_proc p ON p.proname = f"
+                          "  AND p.pronamespace = 'credsync'::pg_catalog.regnamespace"
+                          " WHERE p.oid IS NULL OR NOT pg_catalog.has_function_privilege(p.oid, 'EXECUTE') ORDER BY 1";
         r = PQexec(c, sql.c_str());
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             out.push_back({false, "grants: role " + role + " cannot list the extension's functions (SELECT credsync.grant_proxy('" +

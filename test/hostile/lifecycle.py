@@ -214,8 +214,28 @@ def t_no_compression():
         p.stop()
 
 
+def t_check():
+    def run(conninfo):
+        return subprocess.run([PROXY, "--check", "--db", conninfo], capture_output=True, text=True, timeout=30)
+    r = run(CLUSTER.conninfo())
+    check("--check on a good configuration exits 0 and says it is in order",
+          r.returncode == 0 and "in order" in r.stdout and "FAIL" not in r.stdout, r.stdout)
+    r = run(f"host=127.0.0.1 port=1 user=credsync_proxy dbname=credsync")
+    check("--check with an unreachable database exits 1 and says why",
+          r.returncode == 1 and "FAIL database: cannot connect" in r.stdout, r.stdout)
+    fn = "credsync.sync_pull_page(text,text,bigint,integer,boolean,bigint)"
+    CLUSTER.psql(f"REVOKE EXECUTE ON FUNCTION {fn} FROM credsync_proxy")
+    try:
+        r = run(CLUSTER.conninfo())
+        check("--check names a function the role may not execute, and the grant that fixes it",
+              r.returncode == 1 and "sync_pull_page" in r.stdout and "grant_proxy('credsync_proxy')" in r.stdout,
+              r.stdout)
+    finally:
+        CLUSTER.psql("SELECT credsync.grant_proxy('credsync_proxy')")
+
+
 def main():
-    for name, fn in [("second proxy", t_second_proxy), ("early SIGTERM", t_early_sigterm),
+    for name, fn in [("check", t_check), ("second proxy", t_second_proxy), ("early SIGTERM", t_early_sigterm),
                      ("high descriptors", t_high_fds), ("stalled stderr", t_stalled_stderr),
                      ("pool keepalive", t_pool_keepalive), ("no compression", t_no_compression)]:
         try:
