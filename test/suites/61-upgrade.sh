@@ -21,8 +21,11 @@
 # calls (writes, errors, op id replays, compaction, drop_user, privileges,
 # NOTIFY payloads) gives the same answers on both; the upgraded database
 # continues counting where it stood; after grant_app/grant_proxy again the
-# app role can call what the update added (1.3: token_user_hash), and no
-# app or proxy role can CALL compact_batched.
+# app role can call what the update added (1.3: token_user_hash; 1.4:
+# accounts, login, devices, zone_delete, account_delete), and no app or
+# proxy role can CALL compact_batched. 1.4: tokens issued before the update
+# are devices (each its own id, its label kept), and an app role signs up
+# and logs in with a real Ed25519 signature on the upgraded database.
 set -u
 cd "$CREDSYNC_ROOT"
 source test/lib/cluster.sh
@@ -329,12 +332,41 @@ compact	SELECT credsync.compact('0 seconds')
 verify alice/passwords	SELECT matches FROM credsync.verify_zone('alice', 'passwords')
 revoke unknown token	SELECT credsync.revoke_token('cs_nope')
 drop carol	SELECT credsync.drop_user('carol')
+# 1.4: zone deletion, accounts, devices
+zone_delete alice/notes	SELECT credsync.zone_delete('alice', 'notes')
+zones after zone_delete	SELECT * FROM credsync.sync_zones('alice')
+state after zone_delete	SELECT * FROM credsync.sync_state('alice', 'notes')
+old cursor after zone_delete	SELECT * FROM credsync.sync_pull('alice', 'notes', 2)
+old full sync after zone_delete	SELECT * FROM credsync.sync_pull_page('alice', 'notes', 1, 1000, true)
+push after zone_delete	SELECT * FROM credsync.sync_push('alice', 'notes', '\\x0f', '$(u 16)')
+zone_delete again	SELECT credsync.zone_delete('alice', 'notes') > 0, credsync.zone_delete('alice', 'no-such-zone')
+account_create	SELECT user_id, device IS NOT NULL, token ~ '^cs_' FROM credsync.account_create('erin', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 3, 268435456, '\\xee', 'erin laptop')
+account_create taken	SELECT * FROM credsync.account_create('erin', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 3, 268435456, '\\xee')
+account_create has data	SELECT * FROM credsync.account_create('alice', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 3, 268435456, '\\xee')
+account_create bad kdf	SELECT * FROM credsync.account_create('frank', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 3, 1024, '\\xee')
+challenge known	SELECT length(challenge), salt, kdf_ops, kdf_mem, expires_in FROM credsync.login_challenge('erin')
+challenge unknown	SELECT length(challenge), length(salt), kdf_ops, kdf_mem, expires_in FROM credsync.login_challenge('nobody')
+login wrong signature	SELECT result FROM credsync.login('erin', (SELECT challenge FROM credsync.login_challenge('erin')), decode(repeat('00', 64), 'hex'))
+login bad shape	SELECT result FROM credsync.login('erin', '\\x00', decode(repeat('00', 64), 'hex'))
+devices alice	SELECT label FROM credsync.device_list('alice')
+devices erin	SELECT label, last_seen FROM credsync.device_list('erin')
+token_list bob	SELECT label, revoked IS NOT NULL FROM credsync.token_list('bob')
+token_revoke_all by label	SELECT credsync.token_revoke_all('erin', 'erin laptop'), credsync.token_revoke_all('alice', 'no-such-label')
+set login erin	SELECT credsync.account_set_login('erin', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 4, 1073741824, '\\xef', true, NULL)
+set login token-only	SELECT credsync.account_set_login('bob', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 4, 1073741824, '\\xef', true, NULL)
+account_delete needs proof	SELECT * FROM credsync.account_delete('erin', NULL, NULL)
+account_delete token-only	SELECT * FROM credsync.account_delete('bob', NULL, NULL)
+after account_delete	SELECT * FROM credsync.sync_account('bob')
 # privileges
 SET ROLE credsync_upg_app
 app push	SELECT * FROM credsync.sync_push('dave', 'z', '\\x01', '$(u 71)')
 app state	SELECT gencount, items, bytes, horizon FROM credsync.sync_state('dave', 'z')
 app page	SELECT gencount, more FROM credsync.sync_pull_page('dave', 'z') LIMIT 1
 app token_user_hash	SELECT credsync.token_user_hash(sha256('cs_unknown'::bytea)) IS NULL
+app login_challenge	SELECT length(challenge) FROM credsync.login_challenge('erin')
+app token_identity	SELECT count(*) FROM credsync.token_identity(sha256('cs_unknown'::bytea))
+app zone_delete	SELECT credsync.zone_delete('dave', 'nothing')
+app token_list	SELECT count(*) FROM credsync.token_list('dave')
 app issue_token	SELECT credsync.issue_token('dave') IS NOT NULL
 app compact	SELECT credsync.compact()
 app set_quota	SELECT credsync.set_quota('dave', 1, 1)
@@ -420,6 +452,16 @@ for old in "${olds[@]}"; do
     keys "$up" >"$work/keys-after.out"
     check "$tag: notify keys and the installation secret survive the update" \
         bash -c "cmp -s '$work/keys-before.out' '$work/keys-after.out' && [ '$secret_before' = \"\$(psql -X -A -t -q -d '$up' -c 'SELECT encode(secret, '\"'hex'\"') FROM credsync.install_secret')\" ]"
+    # 1.4: every token issued before the update is a device, with its own id
+    # and its label; the app role, granted again, resolves an old token to
+    # its device.
+    expect_eq "$tag: tokens issued before the update are devices (distinct ids, labels kept)" "true|laptop" \
+        "$(q "$up" -c "SELECT (count(DISTINCT device) = count(*) AND count(*) >= 2)::text || '|' ||
+                              (SELECT string_agg(coalesce(label, '-'), ',') FROM credsync.device_list('alice'))
+                         FROM credsync.tokens")"
+    old_device=$(q "$up" -c "SELECT device FROM credsync.tokens WHERE token_sha256 = sha256(convert_to('$tok_a', 'UTF8'))")
+    expect_eq "$tag: the app role, granted again, resolves alice's old token to its device (token_identity)" "alice|$old_device" \
+        "$(q "$up" -c "SET ROLE credsync_upg_app" -c "SELECT user_id || '|' || device FROM credsync.token_identity(sha256(convert_to('$tok_a', 'UTF8')))")"
 
     q "$fresh" -c "CREATE EXTENSION credsync" >/dev/null
     expect_eq "$tag: fresh CREATE EXTENSION credsync installs $default" "$default" \
@@ -466,6 +508,8 @@ for old in "${olds[@]}"; do
         "replay seed op 903: (8)" "$(grep '^replay seed op 903:' "$work/calls-up.out")"
     grep -q '^app issue_token: ERROR 42501' "$work/calls-up.out" && grep -q '^app push: (' "$work/calls-up.out" && grep -q '^app page: (' "$work/calls-up.out" &&
         grep -q '^app token_user_hash: (t)' "$work/calls-up.out" &&
+        grep -q '^app login_challenge: (32)' "$work/calls-up.out" && grep -q '^app zone_delete: (0)' "$work/calls-up.out" &&
+        grep -q '^app token_list: ERROR 42501' "$work/calls-up.out" &&
         grep -q '^proxy issue_token: (t)' "$work/calls-up.out" &&
         ok "$tag: roles granted before the update, granted again after it as documented, have exactly their privileges (app: app functions only; proxy: + issue_token)" ||
         not_ok "$tag: roles granted before the update keep exactly their privileges ($(grep -e '^app ' -e '^proxy ' "$work/calls-up.out" | tr '\n' ';'))"
@@ -491,5 +535,16 @@ for old in "${olds[@]}"; do
         "$(notify_payload "$fresh")" "$(notify_payload "$up")"
     q "$up" -c "$catalog_sql" >"$work/catalog-up2.out" && q "$fresh" -c "$catalog_sql" >"$work/catalog-fresh2.out"
     check "$tag: catalogs still match after the calls" cmp -s "$work/catalog-up2.out" "$work/catalog-fresh2.out"
+    # 1.4 end to end on the upgraded database, as the app role: sign up,
+    # then log in with an Ed25519 signature over a challenge (as a client).
+    seed=$(printf '7e%.0s' {1..32})
+    pub=$(test/tools/ed25519-sign public "$seed")
+    app() { q "$up" -c "SET ROLE credsync_upg_app" -c "$1"; }
+    app "SELECT * FROM credsync.account_create('upg-frank', decode('$pub', 'hex'), '\\x$(printf '0f%.0s' {1..16})', 3, 268435456, '\\xf0')" >/dev/null
+    read -r ch msg < <(app "SELECT encode(challenge, 'hex') || ' ' || encode(convert_to(E'credsync login v1\\n', 'UTF8') || challenge
+                                || convert_to('upg-frank', 'UTF8'), 'hex') FROM credsync.login_challenge('upg-frank')")
+    expect_eq "$tag: the app role signs up and logs in with an Ed25519 signature on the upgraded database" "ok|upg-frank|f0" \
+        "$(app "SELECT result || '|' || user_id || '|' || encode(wrapped_key, 'hex') FROM credsync.login('upg-frank',
+                decode('$ch', 'hex'), decode('$(test/tools/ed25519-sign sign "$seed" "$msg")', 'hex'), 'second device')")"
 done
 exit 0
