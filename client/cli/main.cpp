@@ -14,9 +14,10 @@ int main(int argc, char **argv)
     using namespace credsync::cli;
     try {
         Args args = parse(argc, argv);
-        if (args.help || args.command.empty() || args.command == "help") {
-            print_help(args.command.empty() || args.command == "help" ? "" : args.command);
-            return args.command.empty() && !args.help ? 2 : 0;
+        if (args.command.empty() && !args.help) throw UsageError{"no command"};
+        if (args.help || args.command == "help") {
+            print_help(args.command == "help" ? "" : args.command);
+            return 0;
         }
         return run(args);
     } catch (const UsageError &e) {

@@ -88,7 +88,8 @@ Kdf Kdf::from_json(const nlohmann::json &j)
     constexpr unsigned long long kMaxOps = 2 * crypto_pwhash_argon2id_OPSLIMIT_SENSITIVE;
     constexpr unsigned long long kMaxMem = 2ULL * crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE;
     if (!j.is_object() || j.value("alg", "") != "argon2id13" || !j.contains("ops") || !j.contains("mem") ||
-        !j["ops"].is_number_unsigned() || !j["mem"].is_number_unsigned())
+        !j["ops"].is_number_integer() || !j["mem"].is_number_integer() || j["ops"].get<long long>() < 0 ||
+        j["mem"].get<long long>() < 0)
         throw Error(Error::Kind::server, "the server sent key derivation parameters this client does not know");
     Kdf k{j["ops"].get<unsigned long long>(), j["mem"].get<size_t>()};
     if (k.ops < crypto_pwhash_argon2id_OPSLIMIT_MIN || k.ops > kMaxOps || k.mem < crypto_pwhash_argon2id_MEMLIMIT_MIN ||

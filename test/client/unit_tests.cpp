@@ -1,0 +1,245 @@
+// Unit tests of the client library's pure parts: the cryptographic formats,
+// the merge of entry versions, the digest, the name rules. Built by
+// `make -C client unit-tests`, run by test/suites/70-client-unit.sh. Prints
+// ok/not ok lines. With arguments "digest UUID GENCOUNT ...", prints the zone
+// digest of those records instead (the suite compares it with Python's).
+#include "content.h"
+#include "crypto.h"
+#include "digest.h"
+#include "error.h"
+#include "names.h"
+
+#include <sodium.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace credsync;
+
+static int failures = 0;
+
+static void check(const std::string &name, bool cond)
+{
+    std::printf("%s - %s\n", cond ? "ok" : "not ok", name.c_str());
+    if (!cond) failures++;
+}
+
+static Bytes b(const std::string &s) { return Bytes(s.begin(), s.end()); }
+
+static void t_kdf()
+{
+    auto i = crypto::Kdf::preset("interactive"), m = crypto::Kdf::preset("moderate"), s = crypto::Kdf::preset("sensitive");
+    check("kdf presets are libsodium's Argon2id presets",
+          i && m && s && i->ops == crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE &&
+              m->mem == crypto_pwhash_argon2id_MEMLIMIT_MODERATE && s->mem == crypto_pwhash_argon2id_MEMLIMIT_SENSITIVE &&
+              !crypto::Kdf::preset("fast"));
+    auto j = i->to_json();
+    check("kdf JSON is {alg: argon2id13, ops, mem}",
+          j["alg"] == "argon2id13" && j["ops"] == i->ops && j["mem"] == i->mem && j.size() == 3);
+    auto refused = [](const nlohmann::json &k) {
+        try {
+            crypto::Kdf::from_json(k);
+            return false;
+        } catch (const Error &) {
+            return true;
+        }
+    };
+    check("kdf from the server: another algorithm, absurd costs and wrong types are refused",
+          refused({{"alg", "argon2i13"}, {"ops", 3}, {"mem", 67108864}}) &&
+              refused({{"alg", "argon2id13"}, {"ops", 3}, {"mem", 1ULL << 40}}) &&
+              refused({{"alg", "argon2id13"}, {"ops", 1000000}, {"mem", 67108864}}) &&
+              refused({{"alg", "argon2id13"}, {"ops", 0}, {"mem", 67108864}}) &&
+              refused({{"alg", "argon2id13"}, {"ops", "3"}, {"mem", 67108864}}) && refused(nlohmann::json()) &&
+              !refused({{"alg", "argon2id13"}, {"ops", 2}, {"mem", 67108864}}));
+}
+
+static void t_derive_and_login()
+{
+    auto kdf = *crypto::Kdf::preset("interactive");
+    Bytes salt(16, 7), salt2(16, 8);
+    auto d1 = crypto::derive("pw", salt, kdf), d2 = crypto::derive("pw", salt, kdf);
+    auto d3 = crypto::derive("pw", salt2, kdf), d4 = crypto::derive("pW", salt, kdf);
+    check("derive: deterministic; salt and password change both keys",
+          d1.login_seed.b == d2.login_seed.b && d1.wrap_key.b == d2.wrap_key.b && d1.login_seed.b != d3.login_seed.b &&
+              d1.wrap_key.b != d4.wrap_key.b && d1.login_seed.b != d1.wrap_key.b);
+    // The same 64 bytes straight from libsodium: first half seed, second half wrap key.
+    uint8_t out[64];
+    if (crypto_pwhash(out, 64, "pw", 2, salt.data(), kdf.ops, kdf.mem, crypto_pwhash_ALG_ARGON2ID13) != 0) std::memset(out, 0, 64);
+    check("derive: Argon2id13 -> 64 bytes, [0,32) login seed, [32,64) wrap key",
+          std::memcmp(out, d1.login_seed.b.data(), 32) == 0 && std::memcmp(out + 32, d1.wrap_key.b.data(), 32) == 0);
+    auto keys = crypto::login_keys(d1.login_seed);
+    uint8_t pk[32], sk[64];
+    crypto_sign_seed_keypair(pk, sk, out);
+    check("login key pair: crypto_sign_seed_keypair of the first half", std::memcmp(pk, keys.pk.data(), 32) == 0);
+    Bytes challenge(32, 0xab);
+    Bytes msg = crypto::login_message(challenge, "alice");
+    Bytes expect = b("credsync login v1\n");
+    expect.insert(expect.end(), challenge.begin(), challenge.end());
+    for (char c : std::string("alice")) expect.push_back(static_cast<uint8_t>(c));
+    check("login message: \"credsync login v1\\n\" || challenge || name", msg == expect);
+    Bytes sig = crypto::sign(keys, msg);
+    check("login signature: Ed25519, verifies for this message only",
+          sig.size() == 64 && crypto_sign_verify_detached(sig.data(), msg.data(), msg.size(), keys.pk.data()) == 0 &&
+              crypto_sign_verify_detached(sig.data(), crypto::login_message(challenge, "alicf").data(), msg.size(),
+                                          keys.pk.data()) != 0);
+}
+
+static void t_wrap()
+{
+    auto w = crypto::Key::random(), other = crypto::Key::random(), master = crypto::Key::random();
+    Bytes wrapped = crypto::wrap_master(w, master, "alice");
+    auto back = crypto::unwrap_master(w, wrapped, "alice");
+    check("wrap: the master key comes back with the wrap key", back && back->b == master.b);
+    check("wrap: 73 bytes (version, nonce, key, tag), under the 4 KiB limit", wrapped.size() == 73 && wrapped[0] == 1);
+    check("wrap: another key (a wrong password) does not open it", !crypto::unwrap_master(other, wrapped, "alice"));
+    check("wrap: bound to the account name", !crypto::unwrap_master(w, wrapped, "bob"));
+    Bytes flipped = wrapped;
+    flipped[40] ^= 1;
+    check("wrap: a flipped bit is refused", !crypto::unwrap_master(w, flipped, "alice"));
+    check("wrap: a truncated blob is refused", !crypto::unwrap_master(w, Bytes(wrapped.begin(), wrapped.begin() + 40), "alice"));
+}
+
+static void t_entries()
+{
+    auto master = crypto::Key::random();
+    auto zk = crypto::zone_key(master, "default"), zk2 = crypto::zone_key(master, "work");
+    check("zone keys: deterministic, one per zone, not the master key",
+          zk.b == crypto::zone_key(master, "default").b && zk.b != zk2.b && zk.b != master.b);
+    Uuid item = uuid_random(), item2 = uuid_random();
+    auto ad = crypto::entry_ad("alice", "default", item);
+    Bytes want = b("credsync entry v1\n");
+    put_be32(want, 5);
+    for (char c : std::string("alice")) want.push_back(static_cast<uint8_t>(c));
+    put_be32(want, 7);
+    for (char c : std::string("default")) want.push_back(static_cast<uint8_t>(c));
+    want.insert(want.end(), item.begin(), item.end());
+    check("associated data: label || be32 len || user || be32 len || zone || item(16)", ad == want);
+    Bytes blob = crypto::seal_entry(zk, ad, "{\"x\":1}");
+    auto plain = crypto::open_entry(zk, ad, blob);
+    check("seal/open round trip", plain && *plain == "{\"x\":1}");
+    check("open: another item (a swap) fails", !crypto::open_entry(zk, crypto::entry_ad("alice", "default", item2), blob));
+    check("open: another zone (a move) fails, even with that zone's key",
+          !crypto::open_entry(zk, crypto::entry_ad("alice", "work", item), blob) &&
+              !crypto::open_entry(zk2, crypto::entry_ad("alice", "work", item), blob));
+    check("open: another user fails", !crypto::open_entry(zk, crypto::entry_ad("alicf", "default", item), blob));
+    // Length-prefixed fields: ("ab","c") and ("a","bc") must differ.
+    check("associated data: fields cannot slide into each other",
+          crypto::entry_ad("ab", "c", item) != crypto::entry_ad("a", "bc", item));
+    bool all_flips_fail = true;
+    for (size_t i = 0; i < blob.size(); i += 7) {
+        Bytes f = blob;
+        f[i] ^= 0x40;
+        if (crypto::open_entry(zk, ad, f)) all_flips_fail = false;
+    }
+    check("open: a flipped bit anywhere fails", all_flips_fail);
+    bool buckets = true;
+    for (size_t n : {0, 1, 100, 255, 256, 511, 512, 4000, 70000}) {
+        size_t expect = n < 256 ? 256 : n < 512 ? 512 : n < 1024 ? 1024 : n < 4096 ? 4096 : 131072;
+        Bytes s = crypto::seal_entry(zk, ad, std::string(n, 'a'));
+        auto back = crypto::open_entry(zk, ad, s);
+        if (crypto::padded_size(n) != expect || s.size() != expect + crypto::kSealOverhead || !back || back->size() != n)
+            buckets = false;
+    }
+    check("padding: plaintexts padded to the next power of two above their length (at least 256), unpadded back", buckets);
+    Bytes a1 = crypto::seal_entry(zk, ad, "same"), a2 = crypto::seal_entry(zk, ad, "same");
+    check("sealing twice gives different blobs (random nonce)", a1 != a2);
+}
+
+// Random versions of one entry: each device edits its copy, sometimes merges another's.
+static void t_merge()
+{
+    std::mt19937 rng(42);
+    const char *fields[] = {"title", "username", "url", "notes", "password"};
+    bool comm = true, assoc = true, idem = true, hist = true;
+    for (int round = 0; round < 300; round++) {
+        Content base = make_content({{"title", "t"}, {"password", "p0"}}, "dev0", 1000);
+        std::vector<Content> v(4, base);
+        std::vector<std::string> pws = {"p0"};
+        for (int k = 0; k < 12; k++) {
+            size_t d = rng() % v.size();
+            if (rng() % 3 == 0) {
+                v[d] = merge(v[d], v[rng() % v.size()]);
+                continue;
+            }
+            std::map<std::string, std::string> change;
+            std::string f = fields[rng() % 5];
+            std::string val = "v" + std::to_string(rng() % 1000);
+            change[f] = val;
+            if (f == "password") pws.push_back(val);
+            apply_edit(v[d], change, "dev" + std::to_string(d), 1000 + static_cast<int64_t>(rng() % 50));
+        }
+        Content ab = merge(v[0], v[1]), ba = merge(v[1], v[0]);
+        if (!(ab == ba)) comm = false;
+        if (!(merge(merge(v[0], v[1]), v[2]) == merge(v[0], merge(v[1], v[2])))) assoc = false;
+        if (!(merge(ab, v[1]) == ab) || !(merge(v[2], v[2]) == v[2])) idem = false;
+        Content all = merge(merge(v[0], v[1]), merge(v[2], v[3]));
+        for (auto &p : pws) {
+            bool found = all.get("password") == p;
+            for (auto &h : all.history) found = found || h.password == p;
+            // A password set and then replaced on the same device before any merge is in that device's history too.
+            if (!found) hist = false;
+        }
+    }
+    check("merge is commutative", comm);
+    check("merge is associative", assoc);
+    check("merge is idempotent", idem);
+    check("merge: every password any version held is the password or in the history", hist);
+
+    Content c = make_content({{"title", "t"}, {"password", "old"}}, "a", 5000);
+    Content d = c;
+    apply_edit(c, {{"password", "from-a"}}, "a", 6000);
+    apply_edit(d, {{"password", "from-b"}}, "b", 7000);
+    Content m = merge(c, d);
+    check("merge: both changed the password: the later wins, the loser and the old one go to the history",
+          m.get("password") == "from-b" && m.history.size() == 2 && m.history.begin()->password == "old" &&
+              m.history.rbegin()->password == "from-a");
+    Content e = make_content({{"title", "t"}}, "a", 10000);
+    apply_edit(e, {{"notes", "n"}}, "b", 1);  // b's clock is far behind
+    check("an edit's stamp is later than every stamp it has seen, whatever the clock says",
+          e.fields["notes"].s.t > 10000);
+    check("an edit that changes nothing changes nothing", !apply_edit(e, {{"notes", "n"}}, "b", 20000));
+    Content f = make_content({{"title", "t"}}, "a", 1), g = f;
+    apply_edit(g, {{"url", "u"}}, "b", 2);
+    check("seen_by: an older version is seen by the newer, not the other way",
+          seen_by(f, g) && !seen_by(g, f) && seen_by(g, g));
+    Content h = f;
+    apply_edit(h, {{"notes", "x"}}, "c", 3);
+    check("seen_by: concurrent versions have not seen each other", !seen_by(g, h) && !seen_by(h, g));
+    auto back = Content::from_json(m.to_json());
+    check("an entry survives its JSON form", back && *back == m);
+    check("a malformed entry is refused", !Content::from_json("{\"v\":2}") && !Content::from_json("[]") &&
+                                              !Content::from_json("{\"v\":1,\"c\":1,\"f\":{\"title\":[1]},\"h\":[],\"vv\":{}}"));
+}
+
+static void t_names()
+{
+    check("zones: [A-Za-z0-9_.-], 1 to 64",
+          valid_zone("default") && valid_zone("a.b-c_9") && !valid_zone("") && !valid_zone(std::string(65, 'a')) &&
+              !valid_zone("a/b") && !valid_zone("a b") && !valid_zone("zoné"));
+    check("names: UTF-8 without control characters, 1 to 256 bytes",
+          valid_name("alice") && valid_name("zoë") && !valid_name("") && !valid_name("a\nb") &&
+              !valid_name(std::string(257, 'a')) && !valid_name("\xc0\xaf") && !valid_name("\xed\xa0\x80"));
+    check("device ids are one path segment", valid_device_id("42") && valid_device_id("3f2a-b") &&
+                                                 !valid_device_id("../x") && !valid_device_id(""));
+}
+
+int main(int argc, char **argv)
+{
+    crypto::init();
+    if (argc > 1 && std::string(argv[1]) == "digest") {
+        Digest d;
+        for (int i = 2; i + 1 < argc; i += 2) d.add(*uuid_parse(argv[i]), std::stoll(argv[i + 1]));
+        std::printf("%s\n", d.hex().c_str());
+        return 0;
+    }
+    t_kdf();
+    t_derive_and_login();
+    t_wrap();
+    t_entries();
+    t_merge();
+    t_names();
+    return failures ? 1 : 0;
+}
