@@ -2,7 +2,8 @@
 // the merge of entry versions, the digest, the name rules. Built by
 // `make -C client unit-tests`, run by test/suites/70-client-unit.sh. Prints
 // ok/not ok lines. With arguments "digest UUID GENCOUNT ...", prints the zone
-// digest of those records instead (the suite compares it with Python's).
+// digest of those records instead (the suite compares it with Python's); with
+// "login-proof ...", a login key and signature (see main()).
 #include "content.h"
 #include "crypto.h"
 #include "digest.h"
@@ -233,6 +234,21 @@ int main(int argc, char **argv)
         Digest d;
         for (int i = 2; i + 1 < argc; i += 2) d.add(*uuid_parse(argv[i]), std::stoll(argv[i + 1]));
         std::printf("%s\n", d.hex().c_str());
+        return 0;
+    }
+    // login-proof PASSWORD SALT_HEX OPS MEM NAME [CHALLENGE_HEX]: the login
+    // public key (and the signature over the challenge) as hex, for
+    // test/client/accounts.py to talk to the extension's SQL login directly.
+    if (argc > 1 && std::string(argv[1]) == "login-proof" && argc >= 7) {
+        crypto::Kdf kdf{std::stoull(argv[4]), static_cast<size_t>(std::stoull(argv[5]))};
+        auto d = crypto::derive(argv[2], *hex_decode(argv[3]), kdf);
+        auto keys = crypto::login_keys(d.login_seed);
+        std::printf("%s", hex_encode(keys.pk.data(), keys.pk.size()).c_str());
+        if (argc >= 8) {
+            Bytes sig = crypto::sign(keys, crypto::login_message(*hex_decode(argv[7]), argv[6]));
+            std::printf(" %s", hex_encode(sig.data(), sig.size()).c_str());
+        }
+        std::printf("\n");
         return 0;
     }
     t_kdf();
