@@ -11,7 +11,9 @@ packages=(
     curl
     nginx                 # test/suites/47-slowloris.sh: the front that absorbs slow clients (deploy/nginx/)
     clang libclang-rt-14-dev   # test/suites/46-fuzz.sh, 48-http-asan.sh: libFuzzer, ASan, UBSan
+    debhelper dpkg-dev lintian systemd python3-jsonschema python3-yaml python3-cryptography  # tests only (issue 14): 80-packages (make deb, lintian, systemd-analyze), 81-openapi (schemas, Ed25519)
 )
+command -v npm >/dev/null || packages+=(npm)  # tests only (issue 14): 81-openapi's OpenAPI validator (npm ci)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
