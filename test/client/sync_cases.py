@@ -6,6 +6,7 @@ in the middle of a pull, a tampered zone digest, watch mode, two syncs at once.
 Prints ok/not ok lines."""
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -246,7 +247,20 @@ def t_two_syncs():
           len(stack.live_items(a.user)["default"]) == 30 and len(b.state()) == 30)
 
 
-for name, fn in [("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
+def t_example():
+    """docs/client.md's embedding example, run on a real home."""
+    a, b = account(2, "example")
+    exe = os.path.join(os.environ.get("CREDSYNC_ROOT", "."), "build", "client", "example")
+    r = subprocess.run([exe, a.home, stack.url], capture_output=True, text=True, timeout=60)
+    check("docs/client.md's example adds, syncs, lists and edits on a logged-in home",
+          r.returncode == 0 and "pushed 1" in r.stdout and "Mail" in r.stdout, (r.returncode, r.stdout, r.stderr))
+    synced(a, b)
+    e = [x for x in b.state().values() if x["title"] == "Mail"]
+    check("docs/client.md's example: its entry reaches another device, its edit too",
+          len(e) == 1 and e[0]["password"] == "a new password" and len(e[0]["history"]) == 1, e)
+
+
+for name, fn in [("example", t_example), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
                  ("digest", t_digest_tamper), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
     tap.run(name, fn)

@@ -20,6 +20,11 @@ print((s % 2**256).to_bytes(32, "big").hex())' $args)
 expect_eq "digest: sum mod 2^256 of SHA-256(uuid || be64 gencount), as the protocol says" "$theirs" "$ours"
 expect_eq "digest: an empty zone is 32 zero bytes" "$(printf '0%.0s' $(seq 64))" "$(build/client/unit-tests digest)"
 
+# docs/client.md's embedding example compiles against the public headers only.
+check "docs/client.md's example compiles with the public headers" bash test/client/build_example.sh
+build/client/example >/dev/null 2>&1
+expect_eq "docs/client.md's example runs (usage without arguments)" 2 $?
+
 cs=client/credsync
 home=$(mktemp -d "${TMPDIR:-/tmp}/credsync-client-unit.XXXXXX")
 trap 'rm -rf "$home"' EXIT

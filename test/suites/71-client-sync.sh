@@ -9,5 +9,6 @@ source test/lib/http_stack.sh
 
 [ -x proxy/credsync-proxy ] || make -s -C proxy >/dev/null || { not_ok "build proxy/credsync-proxy"; exit 1; }
 make -s -C client >/dev/null || { not_ok "build client/credsync"; exit 1; }
+bash test/client/build_example.sh || not_ok "build docs/client.md's example"
 http_stack_setup client-sync
 python3 test/client/sync_cases.py "$dir" "$work"
