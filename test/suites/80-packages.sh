@@ -140,7 +140,12 @@ done
 
 # --- the packaged extension on a throwaway cluster ------------------------
 dir=$(pg_owned_tmpdir packages)
-cluster_new "$dir" && cluster_start "$dir" || { not_ok "start a throwaway cluster on the packaged extension"; exit 0; }
+cluster_new "$dir" || { not_ok "make a throwaway cluster"; exit 0; }
+# As on a Debian server (pg_hba.conf's "local all all peer"): the services'
+# roles log in by peer authentication only, so their OS users must be the
+# packages' system users. (The test's other connections stay trust.)
+as_pg sed -i '1i local credsync credsync_proxy,credsync_maint peer' "$dir/data/pg_hba.conf"
+cluster_start "$dir" || { not_ok "start a throwaway cluster on the packaged extension"; exit 0; }
 cluster_env "$dir"
 port=$(cluster_port "$dir")
 # The regression suite through PGXS's installcheck, against this existing
@@ -157,13 +162,19 @@ else
 fi
 default_version=$(sed -nE "s/^default_version = '([^']+)'.*/\1/p" extension/credsync.control)
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE credsync" >/dev/null
-PGDATABASE=credsync psql -X -q -v ON_ERROR_STOP=1 >"$work/setup.log" 2>&1 <<'SQL'
-CREATE EXTENSION credsync;
-CREATE ROLE credsync_proxy LOGIN;
-SELECT credsync.grant_proxy('credsync_proxy');
-SQL
+# docs/install.md's set-up (the extension, credsync_proxy, credsync_maint), as written:
+# the sql block after the line that names this suite.
+awk '/<!-- 80-packages runs the next sql block/ { m = 1; next }
+     m && /^```sql/ { b = 1; next }  b && /^```/ { exit }  b' docs/install.md >"$work/install-setup.sql"
+PGDATABASE=credsync psql -X -q -v ON_ERROR_STOP=1 -f "$work/install-setup.sql" >"$work/setup.log" 2>&1
+rc=$?
+check "docs/install.md's set-up SQL runs as written ($(grep -c ';' "$work/install-setup.sql") statements)" \
+    bash -c "[ $rc = 0 ] && grep -q 'CREATE ROLE credsync_maint' '$work/install-setup.sql'"
 expect_eq "CREATE EXTENSION credsync makes the default version from the packaged files" "$default_version" \
     "$(PGDATABASE=credsync psql -X -A -t -c "SELECT extversion FROM pg_extension WHERE extname = 'credsync'")"
+check "peer authentication refuses the role credsync_proxy to another OS user (root)" \
+    bash -c "! psql -X -q 'host=$dir/sock port=$port dbname=credsync user=credsync_proxy' -c 'SELECT 1' 2>&1 | grep -q '^1\$' &&
+             psql -X -q 'host=$dir/sock port=$port dbname=credsync user=credsync_proxy' -c 'SELECT 1' 2>&1 | grep -q 'Peer authentication failed'"
 
 # --- the packaged proxy, its settings file and its unit's command line ------
 listen_port=$(free_port)
@@ -213,10 +224,11 @@ proxy_pid=
 expect_eq "the proxy exits 0 on SIGTERM (the unit's KillSignal)" 0 "$rc"
 
 # --- the compaction job ---------------------------------------------------
-# Tombstones to compact: a record pushed and deleted.
+# Tombstones to compact: a record pushed and deleted. The role loses its
+# grant for a moment, to see that it is what the job needs.
 PGDATABASE=credsync psql -X -q -v ON_ERROR_STOP=1 >>"$work/setup.log" 2>&1 <<'SQL'
 SELECT credsync.sync_delete('compact-me', 'z', (SELECT item FROM credsync.sync_push('compact-me', 'z', '\x01')));
-CREATE ROLE credsync_maint LOGIN;
+REVOKE EXECUTE ON PROCEDURE credsync.compact_batched(interval, integer, bigint) FROM credsync_maint;
 SQL
 compact_env=/etc/credsync/compact.env
 cp -p "$compact_env" "$work/compact.env.orig"
@@ -228,14 +240,13 @@ rc=$?
 check "the compaction job fails (exit $rc) while credsync_maint lacks its grant" \
     bash -c "[ $rc != 0 ] && grep -q 'permission denied' '$work/compact-denied.log'"
 PGDATABASE=credsync psql -X -q -v ON_ERROR_STOP=1 >>"$work/setup.log" 2>&1 <<'SQL'
-GRANT USAGE ON SCHEMA credsync TO credsync_maint;
 GRANT EXECUTE ON PROCEDURE credsync.compact_batched(interval, integer, bigint) TO credsync_maint;
 SQL
 /usr/bin/python3 test/packaging/unit_exec.py /lib/systemd/system/credsync-compact.service >"$work/compact.log" 2>&1
 rc=$?
 sed 's/^/# /' "$work/compact.log"
 horizon=$(PGDATABASE=credsync psql -X -A -t -c "SELECT horizon FROM credsync.sync_state('compact-me', 'z')")
-check "the compaction job (as credsync_maint, documented grants only) removes the tombstone: horizon 2" \
+check "the compaction job (as credsync_maint, install.md's grants only) removes the tombstone: horizon 2" \
     bash -c "[ $rc = 0 ] && [ '$horizon' = 2 ] && grep -q 'compaction done: [1-9][0-9]* rows removed' '$work/compact.log'"
 
 # --- upgrade ----------------------------------------------------------------
