@@ -11,7 +11,7 @@
 # Installing puts the packages' files where `make install` puts the
 # extension, and removing them deletes those files, which every other suite
 # needs: the development install is restored afterwards, whatever happens
-# (`make -s install -o proxy/credsync-proxy`, in an EXIT trap).
+# (`make -s install -o proxy/credsync-proxy -o client`, in an EXIT trap).
 #
 # Needs root (dpkg -i), as CI runs; as another user it uses `sudo -n`.
 # Not possible here: starting the units under systemd (no systemd runs on the
@@ -54,7 +54,7 @@ cleanup() {
     [ -n "$left" ] && priv dpkg -P $left >/dev/null 2>&1
     # The development install that the other suites use (the packages' removal
     # deleted those very files).
-    priv make -s install -o proxy/credsync-proxy >/dev/null 2>&1 ||
+    priv make -s install -o proxy/credsync-proxy -o client >/dev/null 2>&1 ||
         echo "80-packages: could not restore the development install (make install)" >&2
     mkdir -p build/test-logs && cp "$work"/*.log build/test-logs/ 2>/dev/null
     rm -rf "$work"
