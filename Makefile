@@ -50,11 +50,15 @@ clean-proxy:
 	$(MAKE) -C proxy clean
 	rm -rf build
 
-.PHONY: deps start stop test stress bench clean-proxy
+.PHONY: deps deps-start start stop test stress bench clean-proxy
 deps:
 	bash scripts/install-deps.sh
 
-start: deps
+# Starting needs fewer packages than testing (no nginx, clang, debhelper, ...).
+deps-start:
+	bash scripts/install-deps.sh start
+
+start: deps-start
 	$(MAKE) all
 	bash scripts/install-extension.sh
 	bash scripts/start.sh

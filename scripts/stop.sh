@@ -4,8 +4,8 @@
 set -u
 cd "$(dirname "$0")/.."
 source test/lib/cluster.sh
-root=$PWD/.credsync
-pidfile=$root/proxy.pid
+source scripts/runtime-dir.sh
+pidfile=$state/proxy.pid
 if [ -f "$pidfile" ]; then
     pid=$(cat "$pidfile")
     # Only our proxy: the pid must still be a credsync-proxy process.
@@ -21,8 +21,8 @@ if [ -f "$pidfile" ]; then
     rm -f "$pidfile"
 fi
 [ "${1:-}" = --proxy-only ] && exit 0
-if [ -f "$root/pg/data/postmaster.pid" ]; then
-    cluster_stop "$root/pg"
-    echo "cluster stopped (data kept in .credsync/pg)"
+if [ -f "$dir/data/postmaster.pid" ]; then
+    cluster_stop "$dir"
+    echo "cluster stopped (data kept in $dir)"
 fi
 exit 0

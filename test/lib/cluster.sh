@@ -22,7 +22,9 @@ PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
 
 as_pg() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
+        # From /: the caller's directory may be one postgres cannot enter
+        # (a clone in a mode-700 home); every path passed here is absolute.
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
