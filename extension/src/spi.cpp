@@ -1,5 +1,9 @@
 #include "spi.h"
 
+extern "C" {
+#include "utils/snapmgr.h"
+}
+
 namespace credsync {
 
 static SPIPlanPtr prepared(Statement &stmt)
@@ -25,6 +29,15 @@ uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool rea
                long max_rows)
 {
     int rc = SPI_execute_plan(prepared(stmt), const_cast<Datum *>(values), nulls, read_only, max_rows);
+    if (rc != expected)
+        elog(ERROR, "credsync: unexpected SPI result %s", SPI_result_code_string(rc));
+    return SPI_processed;
+}
+
+uint64 spi_run_latest(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected)
+{
+    int rc = SPI_execute_snapshot(prepared(stmt), const_cast<Datum *>(values), nulls, GetLatestSnapshot(),
+                                  InvalidSnapshot, read_only, true, 0);
     if (rc != expected)
         elog(ERROR, "credsync: unexpected SPI result %s", SPI_result_code_string(rc));
     return SPI_processed;

@@ -23,6 +23,12 @@ void spi_connect();
 uint64 spi_run(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected,
                long max_rows = 0);
 
+// spi_run with a snapshot taken now (after any lock the caller waited
+// for), whatever the isolation level: under REPEATABLE READ the
+// transaction's snapshot would miss what a transaction it waited for
+// committed.
+uint64 spi_run_latest(Statement &stmt, const Datum *values, const char *nulls, bool read_only, int expected);
+
 // A cursor over the statement's rows (SPI must be connected); read them
 // with SPI_cursor_fetch and close it with SPI_cursor_close.
 Portal spi_cursor_open(Statement &stmt, const Datum *values, const char *nulls, bool read_only);
