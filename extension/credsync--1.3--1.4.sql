@@ -59,11 +59,27 @@ CREATE TABLE @extschema@.login_failures (
 );
 CREATE INDEX login_failures_by_window ON @extschema@.login_failures (window_start);
 
-REVOKE ALL ON @extschema@.accounts, @extschema@.login_challenges, @extschema@.login_failures FROM PUBLIC;
+-- Users removed by drop_user or account_delete, and when. For an hour after
+-- a deletion, a push that would create a zone of the user is refused
+-- (CS401): a device whose token was checked just before the deletion must
+-- not leave a whole zone behind under a user id with no account and no
+-- token. issue_token and account_create of the id remove its mark;
+-- compaction removes marks older than an hour.
+CREATE TABLE @extschema@.deleted_users (
+    user_id    text COLLATE "C" PRIMARY KEY,
+    deleted_at timestamptz NOT NULL
+);
+CREATE INDEX deleted_users_by_time ON @extschema@.deleted_users (deleted_at);
+
+REVOKE ALL ON @extschema@.accounts, @extschema@.login_challenges, @extschema@.login_failures,
+    @extschema@.deleted_users FROM PUBLIC;
 
 -- Accounts are dumped (tokens, with their new columns, already are).
 -- Challenges live 60 s and failure counters 10 minutes: not dumped.
+-- Deletion marks are dumped: a restore within the hour still refuses a late
+-- push of a deleted user.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.accounts', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.deleted_users', '');
 
 -- App functions ----------------------------------------------------------------
 
@@ -153,7 +169,8 @@ FROM PUBLIC;
 --   sync_zones: a deleted zone is not listed until its next push;
 --   sync_pull, sync_pull_page: a cursor from before a zone's deletion is
 --     expired, full sync included;
---   drop_user: also the user's account, login challenges and failure count.
+--   drop_user: also the user's account, login challenges and failure count,
+--     and it marks the user deleted (deleted_users).
 CREATE OR REPLACE FUNCTION @extschema@.sync_zones(user_id text)
     RETURNS TABLE(zone text, gencount bigint, items bigint, bytes bigint)
     AS 'MODULE_PATHNAME', 'credsync_sync_zones_1_4'

@@ -39,7 +39,9 @@ SELECT credsync.drop_user('orphaned') AS removed;
 SELECT (SELECT count(*) FROM credsync.records WHERE user_id = 'orphaned')
      + (SELECT count(*) FROM credsync.ops WHERE user_id = 'orphaned')
      + (SELECT count(*) FROM credsync.zones WHERE user_id = 'orphaned') AS leftovers;
--- The id starts clean: the orphan's gencount 7 no longer blocks the zone.
+-- The id starts clean: the orphan's gencount 7 no longer blocks the zone
+-- (once a new token starts the id again: 1.4's drop_user marks it deleted).
+SELECT credsync.issue_token('orphaned') IS NOT NULL AS token_issued;
 SELECT gencount FROM credsync.sync_push_many('orphaned', 'gone',
     ARRAY(SELECT ('00000000-0000-4000-8000-0000000001' || lpad(i::text, 2, '0'))::uuid FROM generate_series(1, 8) i),
     ARRAY(SELECT '\x05'::bytea FROM generate_series(1, 8))) ORDER BY gencount DESC LIMIT 1;

@@ -2,6 +2,7 @@
 #include "accounts.h"
 
 #include "admin.h"
+#include "deleted_users.h"
 #include "errors.h"
 #include "login_proof.h"
 #include "notify_payload.h"
@@ -64,6 +65,8 @@ void account_create(ReturnSetInfo *rsinfo, text *name, const AccountLogin &login
     spi_run(user_has_data, values, nullptr, false, SPI_OK_SELECT);
     if (spi_bool(0, 1))
         raise_name_taken();  // the ERROR takes the account row back out
+    // A name deleted a moment ago starts again (deleted_users.h).
+    forget_user_deleted(name);
     pg_uuid_t device;
     text *token = issue_device_token(name, device_label, &device);
     Datum out[3] = {PointerGetDatum(name), UUIDPGetDatum(&device), PointerGetDatum(token)};

@@ -1,6 +1,7 @@
 // Administrator functions: set_quota, drop_user (compaction: compact.cpp).
 #include "admin.h"
 
+#include "deleted_users.h"
 #include "notify_payload.h"
 #include "spi.h"
 
@@ -85,10 +86,12 @@ static int64 drop_user_rows(text *user_id)
 {
     int64 removed = 0;
     uint64 locked;
-    // A push that creates a new zone meanwhile is not waited for: if it
-    // commits before the next round's lock, that round removes its zone as
-    // well; if later, its zone is whole (row, records, ops), as if the push
-    // had come after drop_user.
+    // 1.4 holds the user's lock (deleted_users.h): a push that created a
+    // zone before it is waited for and seen by the next round, and none is
+    // created after it. Before 1.4, a push that creates a new zone meanwhile
+    // is not waited for: if it commits before the next round's lock, that
+    // round removes its zone as well; if later, its zone is whole (row,
+    // records, ops), as if the push had come after drop_user.
     do {
         CHECK_FOR_INTERRUPTS();
         ArrayType *zones = lock_zones_of(user_id, &locked);
@@ -127,8 +130,15 @@ int64 drop_user(text *user_id, bool with_login)
         Datum key[1] = {PointerGetDatum(user_id)};
         spi_run(drop_user_login, key, nullptr, false, SPI_OK_SELECT);
         removed += static_cast<int64>(spi_run(drop_user_account_row, key, nullptr, false, SPI_OK_DELETE));
+        // After the login's rows (a login holding them creates a device,
+        // not a zone, and must not wait for this lock while we wait for
+        // it), before the zones: from here on nobody else creates a zone of
+        // the user until this transaction ends (deleted_users.h).
+        lock_user_for_deletion(user_id);
     }
     removed += drop_user_rows(user_id);
+    if (with_login)
+        mark_user_deleted(user_id);  // a push that waited for the lock finds it
     SPI_finish();
     if (removed > 0)
         notify_tokens_changed();  // its tokens may be gone

@@ -19,7 +19,9 @@ void set_quota(text *user_id, OptionalLimit max_bytes, OptionalLimit max_items);
 // and account_delete): first the user's account, login challenges and
 // failure counter, waiting for a login in progress, so that a device it
 // creates is removed too (the account's row counts; challenges and counters
-// do not).
+// do not); then the zones under the user's lock, and the user is marked
+// deleted, so that no push can create a zone of it afterwards
+// (deleted_users.h; the mark does not count).
 int64 drop_user(text *user_id, bool with_login);
 
 }  // namespace credsync

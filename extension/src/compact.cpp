@@ -2,6 +2,9 @@
 // batches of zones, each batch its own transaction (docs/operations.md,
 // "Compaction on a schedule", says what each locks and for how long).
 //
+// Both also remove the marks of users deleted more than an hour ago
+// (deleted_users.h), which the return value does not count.
+//
 // Both walk the zones that have tombstones older than the cutoff through a
 // cursor, in key order, and compact one zone at a time: lock its row, remove
 // its old tombstones, raise its horizon. Every SPI result is freed as soon as
@@ -10,6 +13,7 @@
 // work_mem.
 #include "compact.h"
 
+#include "deleted_users.h"
 #include "errors.h"
 #include "settings.h"
 #include "spi.h"
@@ -252,6 +256,7 @@ int64 compact(const Interval *keep)
     int64 removed = compact_next_zones(&cursor, cutoffs, PG_INT64_MAX, &zones);
     close_zones_to_compact(&cursor);
     removed += forget_old_ops(cutoffs);
+    (void)forget_old_deleted_users(0);  // not counted: neither tombstones nor op ids
     SPI_finish();
     return removed;
 }
@@ -282,6 +287,14 @@ int64 compact_batched(const Interval *keep, int32 batch, Oid procedure)
         stop_being_owner(&owner);
         SPI_commit();
         removed += forgotten;
+        if (forgotten < batch)
+            break;
+    }
+    for (;;) {
+        become_owner(&owner);
+        int64 forgotten = forget_old_deleted_users(batch);  // not counted, as in compact()
+        stop_being_owner(&owner);
+        SPI_commit();
         if (forgotten < batch)
             break;
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "deleted_users.h"
 #include "digest.h"
 #include "errors.h"
 #include "guard.h"
@@ -220,9 +221,17 @@ static OpColumns op_columns(const Table &t)
 // gencounts are allocated in commit order. (compact.cpp's
 // lock_zone_for_update takes the same lock through SQL, for a zone that
 // exists.)
+//
+// Only the creation path asks whether the user was deleted (a push into a
+// zone that exists pays nothing for it): a zone a deletion removed while
+// this push waited for its row lock is not found again, and so comes here
+// too (deleted_users.h).
 static void lock_or_create_zone(PushTables &t, const PushRequest &request)
 {
     Datum key[2] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone)};
+    if (lock_by_key(t.zones, key))
+        return;
+    refuse_zone_if_user_deleted(request.user_id);
     for (int attempt = 0; !lock_by_key(t.zones, key); attempt++) {
         if (attempt == 3)
             elog(ERROR, "credsync: the zone was removed each time it was created");

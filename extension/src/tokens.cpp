@@ -3,6 +3,7 @@
 #include "tokens.h"
 
 #include "crypto.h"
+#include "deleted_users.h"
 #include "notify_payload.h"
 #include "spi.h"
 
@@ -76,6 +77,10 @@ text *issue_token(text *user_id, Datum label, bool label_null)
     text *token_text = new_token();
 
     spi_connect();
+    // A token for a deleted user id starts it again: its pushes may create
+    // zones (deleted_users.h). A deletion under way is waited for first, so
+    // that it cannot remove this token after the mark is gone.
+    forget_user_deleted(user_id);
     Datum values[3] = {PointerGetDatum(user_id), PointerGetDatum(token_hash(token_text)), label};
     char nulls[3] = {' ', ' ', label_null ? 'n' : ' '};
     spi_run(insert_token, values, nulls, false, SPI_OK_INSERT);
