@@ -5,7 +5,6 @@
 #include "notify_worker.h"
 #include "settings.h"
 #include "spi.h"
-#include "validate.h"
 
 namespace credsync {
 
@@ -69,19 +68,3 @@ void notify_tokens_changed()
 }
 
 }  // namespace credsync
-
-extern "C" {
-PG_FUNCTION_INFO_V1(credsync_notify_key);
-Datum credsync_notify_key(PG_FUNCTION_ARGS)
-{
-    text *user_id = credsync::user_id_arg(fcinfo, 0);
-    text *zone = credsync::zone_arg(fcinfo, 1);
-    credsync::spi_connect();
-    char *key = credsync::notify_key_for(user_id, zone);
-    text *result = (text *)SPI_palloc(VARHDRSZ + credsync::kNotifyKeyHexChars);
-    SET_VARSIZE(result, VARHDRSZ + credsync::kNotifyKeyHexChars);
-    memcpy(VARDATA(result), key, credsync::kNotifyKeyHexChars);
-    SPI_finish();
-    PG_RETURN_TEXT_P(result);
-}
-}

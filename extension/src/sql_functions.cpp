@@ -1,7 +1,7 @@
 // The SQL-callable functions: the C++/PostgreSQL border in one file.
 //
-// Every PG_FUNCTION_INFO_V1 entry point of the library is here (except
-// notify_key, in notify_payload.cpp), and each is thin: it reads its arguments
+// Every PG_FUNCTION_INFO_V1 entry point of the library is here, and each is
+// thin: it reads its arguments
 // (NULL checked before anything is detoasted, each checked and named in
 // CS400 errors by validate.h), calls the function that does the work, and
 // returns its result. The work is in plain C-style code in the files named
@@ -16,6 +16,7 @@
 //   set_quota, drop_user                     admin.cpp
 //   compact, compact_batched                 compact.cpp
 //   verify_zone                              verify.cpp
+//   notify_key                               notify_payload.cpp
 //   renew_new_install_secret                 install_secret.cpp (1.2 -> 1.3 script only)
 //   account_create, account_set_login,
 //   account_delete                           accounts.cpp (1.4)
@@ -37,8 +38,10 @@
 #include "install_secret.h"
 #include "login.h"
 #include "login_proof.h"
+#include "notify_payload.h"
 #include "pull.h"
 #include "push.h"
+#include "spi.h"
 #include "srf.h"
 #include "state.h"
 #include "tokens.h"
@@ -420,6 +423,22 @@ Datum credsync_verify_zone(PG_FUNCTION_ARGS)
     text *zone = zone_arg(fcinfo, 1);
     verify_zone(begin_materialized_result(fcinfo), user_id, zone);
     return (Datum)0;
+}
+
+// --- notifications ------------------------------------------------------------
+
+PG_FUNCTION_INFO_V1(credsync_notify_key);
+Datum credsync_notify_key(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    text *zone = zone_arg(fcinfo, 1);
+    spi_connect();
+    char *key = notify_key_for(user_id, zone);
+    text *result = (text *)SPI_palloc(VARHDRSZ + kNotifyKeyHexChars);
+    SET_VARSIZE(result, VARHDRSZ + kNotifyKeyHexChars);
+    memcpy(VARDATA(result), key, kNotifyKeyHexChars);
+    SPI_finish();
+    PG_RETURN_TEXT_P(result);
 }
 
 // --- accounts, login, devices (1.4) ------------------------------------------
