@@ -47,9 +47,10 @@ static void store_random_secret()
     explicit_bzero(VARDATA(copy), kSha256Bytes);
 }
 
-// The HMAC key state of the secret, per backend. (notify_payload.cpp keeps
-// its own for notify keys.) The secret never changes while a database exists
-// (ALTER EXTENSION UPDATE keeps it); a restore makes a new database.
+// The HMAC key state of the secret, per backend: the one reader of the
+// secret (notify keys, login's stand-in salts). The secret never changes
+// while a database exists (ALTER EXTENSION UPDATE keeps it); a restore makes
+// a new database.
 static Statement read_secret = {"SELECT secret FROM credsync.install_secret", 0, {}, nullptr};
 static HmacKey secret_key;
 static bool secret_loaded = false;

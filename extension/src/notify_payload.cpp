@@ -2,41 +2,17 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "install_secret.h"
 #include "notify_worker.h"
 #include "settings.h"
 #include "spi.h"
 
 namespace credsync {
 
-static Statement read_secret = {
-    "SELECT secret FROM credsync.install_secret", 0, {}, nullptr};
-
-// The secret never changes while a database exists, so each backend reads it
-// once and keeps the HMAC key state derived from it.
-static HmacKey secret_key;
-static bool secret_loaded = false;
-
-static const HmacKey &installation_key()
-{
-    if (!secret_loaded) {
-        spi_run(read_secret, nullptr, nullptr, true, SPI_OK_SELECT);
-        bool isnull;
-        Datum d = SPI_processed == 1 ? spi_value(0, 1, &isnull) : (Datum)0;
-        if (SPI_processed != 1 || isnull)
-            elog(ERROR, "credsync: the installation secret is missing");
-        bytea *secret = DatumGetByteaPP(d);
-        if (VARSIZE_ANY_EXHDR(secret) != kSha256Bytes)
-            elog(ERROR, "credsync: the installation secret has the wrong size");
-        if (!hmac_key_init(&secret_key, reinterpret_cast<const uint8_t *>(VARDATA_ANY(secret)), kSha256Bytes))
-            elog(ERROR, "credsync: could not set up HMAC-SHA-256");
-        secret_loaded = true;
-    }
-    return secret_key;
-}
-
+// The HMAC under the installation secret is install_secret.cpp's: one
+// reader of the secret, kept per backend.
 char *notify_key_for(text *user_id, text *zone)
 {
-    const HmacKey &key_state = installation_key();
     int user_len = VARSIZE_ANY_EXHDR(user_id);
     int zone_len = VARSIZE_ANY_EXHDR(zone);
     // user_id || 0x00 || zone: the user id has no NUL, so the split is unambiguous.
@@ -46,8 +22,7 @@ char *notify_key_for(text *user_id, text *zone)
     memcpy(message + user_len + 1, VARDATA_ANY(zone), zone_len);
 
     uint8_t mac[kSha256Bytes];
-    if (!hmac_sha256(key_state, message, user_len + 1 + zone_len, mac))
-        elog(ERROR, "credsync: HMAC-SHA-256 failed");
+    installation_hmac(message, user_len + 1 + zone_len, mac);
     char *key = static_cast<char *>(palloc(kNotifyKeyHexChars + 1));
     to_hex(mac, kNotifyKeyHexChars / 2, key);
     pfree(message);
