@@ -21,7 +21,7 @@ constexpr std::chrono::seconds kHeardTtl(60);
 
 }  // namespace
 
-std::string TokenAuth::user_for(const std::string &authorization)
+Identity TokenAuth::identity_for(const std::string &authorization)
 {
     if (authorization.empty()) throw unauthorized("missing bearer token");
     if (authorization.size() < 7 || strncasecmp(authorization.c_str(), "Bearer ", 7) != 0)
@@ -40,20 +40,23 @@ std::string TokenAuth::user_for(const std::string &authorization)
         std::lock_guard<std::mutex> lock(mu_);
         auto it = cache_.find(key);
         if (it != cache_.end() && it->second.expires > now) {
-            if (it->second.user.empty()) throw unauthorized("unknown or revoked token");
-            return it->second.user;
+            if (it->second.who.user.empty()) throw unauthorized("unknown or revoked token");
+            return it->second.who;
         }
         generation = generation_;
     }
     // Asked before the lookup: a revocation that commits during it is heard
     // after it started, and forget_all() keeps its answer out of the cache.
     bool heard = revocations_heard_();
-    std::string user;
+    Identity who;
     {
         auto lease = pool_.acquire();
-        // The hash goes to the database, not the token (queries::token_user).
-        Result r = lease->run(queries::token_user, {Param::bin(key)});
-        if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0)) user = PQgetvalue(r.get(), 0, 0);
+        // The hash goes to the database, not the token (queries::token_identity).
+        Result r = lease->run(queries::token_identity, {Param::bin(key)});
+        if (PQntuples(r.get()) == 1 && !PQgetisnull(r.get(), 0, 0) && !PQgetisnull(r.get(), 0, 1)) {
+            who.user = PQgetvalue(r.get(), 0, 0);
+            who.device = PQgetvalue(r.get(), 0, 1);
+        }
     }
     metrics().count("token_lookups_total");
     if (ttl_.count() > 0) {
@@ -65,12 +68,12 @@ std::string TokenAuth::user_for(const std::string &authorization)
                 if (cache_.size() >= kMaxCacheEntries) cache_.clear();
             }
             // The lookup's start time bounds the age of the answer.
-            auto ttl = heard && !user.empty() ? std::chrono::duration_cast<std::chrono::milliseconds>(kHeardTtl) : ttl_;
-            cache_[key] = Entry{user, now + ttl};
+            auto ttl = heard && !who.user.empty() ? std::chrono::duration_cast<std::chrono::milliseconds>(kHeardTtl) : ttl_;
+            cache_[key] = Entry{who, now + ttl};
         }
     }
-    if (user.empty()) throw unauthorized("unknown or revoked token");
-    return user;
+    if (who.user.empty()) throw unauthorized("unknown or revoked token");
+    return who;
 }
 
 void TokenAuth::forget_all()

@@ -1,5 +1,7 @@
-// Bearer tokens -> user ids, through credsync.token_user_hash(): the proxy
-// hashes the token (SHA-256) and only the hash is sent to the database.
+// Bearer tokens -> (user, device), through credsync.token_identity()
+// (extension 1.4): the proxy hashes the token (SHA-256) and only the hash is
+// sent to the database. Every token is a device; the device is what
+// GET /v1/devices marks as current and what a password change keeps.
 //
 // A user's answer is reused for up to a minute while revocations are heard
 // (the listener is connected and its heartbeat answered: the extension
@@ -20,22 +22,29 @@
 
 namespace credsync {
 
+// Who a token is: its user and its device (a uuid, lower case).
+struct Identity {
+    std::string user;
+    std::string device;
+};
+
 class TokenAuth {
 public:
     TokenAuth(Pool &pool, int cache_ms, std::function<bool()> revocations_heard)
         : pool_(pool), ttl_(std::chrono::milliseconds(cache_ms)), revocations_heard_(std::move(revocations_heard))
     {
     }
-    // The user of an "Authorization" header value; throws ApiError 401 when
-    // the header is missing, malformed, or names an unknown or revoked token,
-    // and 503 when the database cannot answer.
-    std::string user_for(const std::string &authorization);
+    // The user and device of an "Authorization" header value; throws
+    // ApiError 401 when the header is missing, malformed, or names an unknown
+    // or revoked token, and 503 when the database cannot answer.
+    Identity identity_for(const std::string &authorization);
+    std::string user_for(const std::string &authorization) { return identity_for(authorization).user; }
     // Drops every cached answer, including lookups in flight.
     void forget_all();
 
 private:
     struct Entry {
-        std::string user;  // empty: unknown token
+        Identity who;  // user empty: unknown token
         std::chrono::steady_clock::time_point expires;
     };
     Pool &pool_;

@@ -154,6 +154,19 @@ std::string to_hex(const unsigned char *b, size_t n)
     return out;
 }
 
+std::optional<std::string> from_bytea_text(std::string_view text)
+{
+    if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) return std::nullopt;
+    auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+    std::string out;
+    out.reserve(text.size() / 2 - 1);
+    for (size_t i = 2; i < text.size(); i += 2) {
+        if (!is_hex(text[i]) || !is_hex(text[i + 1])) return std::nullopt;
+        out.push_back(static_cast<char>(nibble(text[i]) << 4 | nibble(text[i + 1])));
+    }
+    return out;
+}
+
 std::string uuid_from_bytes(const unsigned char *b)
 {
     std::string h = to_hex(b, 16);

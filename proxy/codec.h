@@ -43,6 +43,8 @@ void append_int(std::string &out, long long v);
 bool is_zone(std::string_view s);
 
 std::string to_hex(const unsigned char *b, size_t n);
+// PostgreSQL's bytea text output (a backslash, "x", hex digits) -> the bytes.
+std::optional<std::string> from_bytea_text(std::string_view text);
 std::string sha256(const std::string &data);
 
 // A whole decimal integer in [lo, hi]; no sign except '-', no spaces, no '+'.

@@ -1,5 +1,6 @@
 #include "errors.h"
 
+#include "codec.h"
 #include "log.h"
 
 #include <cstring>
@@ -21,6 +22,7 @@ std::string code_for_status(int status)
     case 413: return "too_large";
     case 415: return "unsupported_encoding";
     case 422: return "op_reused";
+    case 429: return "too_many_attempts";
     case 503: return "unavailable";
     case 507: return "quota_exceeded";
     default: return status >= 500 ? "internal" : "bad_request";
@@ -34,6 +36,15 @@ std::string error_body(int status, const std::string &code, const std::string &m
     json err = {{"code", code}, {"message", message}};
     for (auto it = extra.begin(); it != extra.end(); ++it) err[it.key()] = it.value();
     return json{{"error", err}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+ApiError login_failed() { return ApiError(401, "login_failed", "login failed"); }
+
+ApiError too_many_attempts(int retry_after_s)
+{
+    ApiError e(429, "too_many_attempts", "too many failed logins for this name: retry after the time in Retry-After");
+    e.retry_after = retry_after_s > 0 ? retry_after_s : 1;
+    return e;
 }
 
 namespace {
@@ -78,6 +89,15 @@ ApiError error_from_result(PGconn *conn, const PGresult *res)
     std::string primary = field(res, PG_DIAG_MESSAGE_PRIMARY);
     std::string detail = field(res, PG_DIAG_MESSAGE_DETAIL);
 
+    // Accounts (extension 1.4). login() and account_delete() report a failed
+    // login as a result row (an ERROR would roll back its failure count), so
+    // CSA01 and CSA29 are not raised by 1.4; mapped all the same.
+    if (state == "CSA09") return ApiError(409, "name_taken", "the name is taken");
+    if (state == "CSA01") return login_failed();
+    if (state == "CSA29") {
+        auto seconds = parse_int(detail, 1, 86400);
+        return too_many_attempts(seconds ? static_cast<int>(*seconds) : 1);
+    }
     // Class CS: the extension's own errors; the digits are the HTTP status.
     if (state.rfind("CS", 0) == 0) {
         if (state == "CS409") {

@@ -16,6 +16,7 @@ struct ApiError : std::runtime_error {
     int status;
     std::string code;
     nlohmann::json extra;  // merged into the error object (conflicts, reason, ...)
+    int retry_after = 0;   // > 0: sent as Retry-After (seconds), e.g. 429 too_many_attempts
     ApiError(int status, std::string code, const std::string &message,
              nlohmann::json extra = nlohmann::json::object())
         : std::runtime_error(message), status(status), code(std::move(code)), extra(std::move(extra))
@@ -25,6 +26,14 @@ struct ApiError : std::runtime_error {
 
 inline ApiError bad_request(const std::string &msg) { return ApiError(400, "bad_request", msg); }
 inline ApiError unavailable(const std::string &msg) { return ApiError(503, "unavailable", msg); }
+
+// A failed login (or a deletion's failed login proof): one answer, whatever
+// failed (an unknown name, a wrong key, another name's, a reused or an expired
+// challenge), so that the answer tells nothing about which. CSA01.
+ApiError login_failed();
+// Over the per-name limit of failed logins: 429 with Retry-After. The same
+// words for every name, known or not. CSA29.
+ApiError too_many_attempts(int retry_after_s);
 
 // The contract's code for a status (used for errors cpp-httplib produces itself).
 std::string code_for_status(int status);

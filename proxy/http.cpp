@@ -101,7 +101,7 @@ void set_error(httplib::Response &res, const RouteMatch &match, int status, cons
 {
     res.status = status;
     res.set_content(error_body(status, code, message, extra), "application/json");
-    if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
+    if (status == 401 && code == "unauthorized") res.set_header("WWW-Authenticate", "Bearer");
     if (status == 503) res.set_header("Retry-After", "1");
     if (status == 405) res.set_header("Allow", match.allow);
 }
@@ -115,6 +115,7 @@ void guarded(httplib::Response &res, const RouteMatch &match, Fn fn)
         fn();
     } catch (const ApiError &e) {
         set_error(res, match, e.status, e.code, e.what(), e.extra);
+        if (e.retry_after > 0) res.set_header("Retry-After", std::to_string(e.retry_after));
     } catch (const std::exception &e) {
         log_line(std::string("internal error: ") + e.what());
         set_error(res, match, 500, "internal", "internal error");
@@ -212,7 +213,7 @@ bool HttpServer::gate(const httplib::Request &req, httplib::Response &res, Reque
 void HttpServer::respond(const httplib::Request &req, httplib::Response &res, RequestContext &ctx)
 {
     guarded(res, ctx.match, [&] {
-        if (ctx.match.id == RouteId::push) {
+        if (ctx.match.body != Body::none) {
             // The body is read here, exactly Content-Length bytes, into the
             // request (not const where it lives) so that nothing copies it.
             auto &body = const_cast<httplib::Request &>(req).body;

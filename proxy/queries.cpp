@@ -13,8 +13,11 @@ constexpr Oid bytea_array = 1001, int8_array = 1016, uuid_array = 2951;
 
 // By the token's SHA-256 (32 raw bytes, a binary bytea parameter), never the
 // token itself: statement logging records bind parameters, and a token in a
-// log is a credential in a log (extension 1.3).
-const Statement token_user = {"token_user", "SELECT credsync.token_user_hash($1)", {oid::bytea}};
+// log is a credential in a log (extension 1.3). token_identity (1.4) also
+// gives the token's device and records when it was last seen (at most once a
+// minute, never waiting for a lock).
+const Statement token_identity = {"token_identity", "SELECT user_id, device FROM credsync.token_identity($1)",
+                                  {oid::bytea}};
 
 const Statement issue_token = {"issue_token", "SELECT credsync.issue_token($1, $2)",
                                {oid::text, oid::text}};
@@ -71,9 +74,52 @@ const Statement delete_item = {"delete_item",
 
 const Statement ping = {"ping", "SELECT 1", {}};
 
+const Statement account_create = {
+    "account_create",
+    "SELECT user_id, device, token FROM credsync.account_create($1, $2, $3, $4, $5, $6, $7)",
+    {oid::text, oid::bytea, oid::bytea, oid::int8, oid::int8, oid::bytea, oid::text}};
+
+const Statement login_challenge = {
+    "login_challenge",
+    "SELECT challenge, salt, kdf_ops, kdf_mem, expires_in FROM credsync.login_challenge($1)",
+    {oid::text}};
+
+// A failed login is a row (result 'failed' or 'too_many_attempts'), not an
+// ERROR, so that its failure count and the used challenge commit: the pool
+// runs each statement in its own transaction.
+const Statement login = {
+    "login",
+    "SELECT result, user_id, device, token, wrapped_key, retry_after FROM credsync.login($1, $2, $3, $4)",
+    {oid::text, oid::bytea, oid::bytea, oid::text}};
+
+// Timestamps as RFC 3339 in UTC, to the second.
+const Statement device_list = {
+    "device_list",
+    "SELECT id, label,"
+    " pg_catalog.to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    " pg_catalog.to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    " FROM credsync.device_list($1)",
+    {oid::text}};
+
+const Statement device_revoke = {"device_revoke", "SELECT credsync.device_revoke($1, $2)", {oid::text, oid::uuid}};
+
+const Statement set_login = {
+    "set_login",
+    "SELECT credsync.account_set_login($1, $2, $3, $4, $5, $6, $7, $8)",
+    {oid::text, oid::bytea, oid::bytea, oid::int8, oid::int8, oid::bytea, oid::boolean, oid::uuid}};
+
+const Statement zone_delete = {"zone_delete", "SELECT credsync.zone_delete($1, $2)", {oid::text, oid::text}};
+
+const Statement account_delete = {
+    "account_delete",
+    "SELECT result, removed, retry_after FROM credsync.account_delete($1, $2, $3)",
+    {oid::text, oid::bytea, oid::bytea}};
+
 namespace {
-const Statement *const all[] = {&token_user, &issue_token, &account, &limits, &zones, &zone_state,
-                                &push_many, &pull_page, &notify_key, &delete_item, &ping};
+const Statement *const all[] = {&token_identity, &issue_token, &account, &limits, &zones, &zone_state,
+                                &push_many, &pull_page, &notify_key, &delete_item, &ping,
+                                &account_create, &login_challenge, &login, &device_list, &device_revoke,
+                                &set_login, &zone_delete, &account_delete};
 }  // namespace
 
 std::vector<std::string> functions_called()

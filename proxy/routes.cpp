@@ -42,6 +42,9 @@ long long zone_gencount(Lease &lease, const std::string &user, const std::string
 
 Reply Api::handle(const RouteMatch &m, const httplib::Request &req, const std::string &user)
 {
+    // From the raw target: cpp-httplib's req.params drops repeated identical
+    // pairs and keeps names no route takes.
+    const httplib::Params query = parse_query(m.id, req.target);
     switch (m.id) {
     case RouteId::healthz: return healthz();
     case RouteId::metrics: return Reply{200, metrics().render(), "text/plain; version=0.0.4"};
@@ -49,9 +52,17 @@ Reply Api::handle(const RouteMatch &m, const httplib::Request &req, const std::s
     case RouteId::account: return account(user);
     case RouteId::zones: return zones(user);
     case RouteId::zone: return zone(user, m.zone);
-    case RouteId::push: return push(user, m.zone, req.body);
-    case RouteId::pull: return pull(user, m.zone, req);
-    case RouteId::delete_item: return delete_item(user, m.zone, m.item, req);
+    case RouteId::push: return push(user, m.zone, req);
+    case RouteId::pull: return pull(user, m.zone, req, query);
+    case RouteId::delete_item: return delete_item(user, m.zone, m.item, req, query);
+    case RouteId::create_account: return create_account(req.body);
+    case RouteId::login_challenge: return login_challenge(req.body);
+    case RouteId::login: return login(req.body);
+    case RouteId::devices: return devices(user, req);
+    case RouteId::revoke_device: return revoke_device(user, m.device);
+    case RouteId::set_login: return set_login(user, req);
+    case RouteId::delete_zone: return delete_zone(user, m.zone, req);
+    case RouteId::delete_account: return delete_account(user, req.body);
     case RouteId::none: break;
     }
     throw ApiError(404, "not_found", "no such route");
@@ -172,8 +183,9 @@ bool Api::reread_batch_limit()
     return batch_limit() != before;
 }
 
-Reply Api::push(const std::string &user, const std::string &zone, const std::string &body_text)
+Reply Api::push(const std::string &user, const std::string &zone, const httplib::Request &req)
 {
+    const std::string &body_text = req.body;
     check_zone(zone);
     PushRequest p;
     try {
@@ -184,6 +196,8 @@ Reply Api::push(const std::string &user, const std::string &zone, const std::str
         p = parse_push_body(body_text, batch_limit());
     }
     Param op_id = p.op_id ? Param::text(*p.op_id) : Param::null();
+    UserGate::Write write(writes_, user);
+    identity(req);  // an erasure of the user may have revoked the token meanwhile
     auto lease = pool_.acquire();
     if (p.items.empty()) {
         // Nothing to write: answer the zone's current gencount (no zone is created).
@@ -260,10 +274,11 @@ Page read_page(Pool &pool, const std::string &user, const std::string &zone, lon
 
 }  // namespace
 
-Reply Api::pull(const std::string &user, const std::string &zone, const httplib::Request &req)
+Reply Api::pull(const std::string &user, const std::string &zone, const httplib::Request &req,
+                const httplib::Params &query)
 {
     check_zone(zone);
-    PullParams q = parse_pull_params(req.params);
+    PullParams q = parse_pull_params(query);
     long long since = q.since, limit = q.limit, wait = q.wait;
     bool full = q.full;
     // --max-waiters 0 turns waiting off: such a pull answers at once.
@@ -302,13 +317,15 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
 }
 
 Reply Api::delete_item(const std::string &user, const std::string &zone, const std::string &item,
-                       const httplib::Request &req)
+                       const httplib::Request &req, const httplib::Params &query)
 {
     check_zone(zone);
     if (!is_uuid(item)) throw bad_request("item must be a uuid");
-    DeleteParams q = parse_delete_params(req.params);
+    DeleteParams q = parse_delete_params(query);
     Param if_match = q.if_match ? Param::text(std::to_string(*q.if_match)) : Param::null();
     Param op_id = q.op_id ? Param::text(*q.op_id) : Param::null();
+    UserGate::Write write(writes_, user);
+    identity(req);  // an erasure of the user may have revoked the token meanwhile
     auto lease = pool_.acquire();
     Result r = lease->run(queries::delete_item, {Param::text(user), Param::text(zone),
                                                  Param::text(uuid_lower(item)), if_match, op_id});

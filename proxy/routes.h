@@ -8,6 +8,7 @@
 #include "listener.h"
 #include "pool.h"
 #include "router.h"
+#include "user_gate.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -29,7 +30,8 @@ public:
         : cfg_(cfg), pool_(pool), listener_(listener), auth_(auth)
     {
     }
-    // user is the token's user (empty for routes without auth).
+    // user is the token's user (empty for routes without auth). The query
+    // string is checked first (an unknown or repeated parameter is 400).
     Reply handle(const RouteMatch &m, const httplib::Request &req, const std::string &user);
 
 private:
@@ -38,19 +40,35 @@ private:
     Reply account(const std::string &user);
     Reply zones(const std::string &user);
     Reply zone(const std::string &user, const std::string &zone);
-    Reply push(const std::string &user, const std::string &zone, const std::string &body);
+    Reply push(const std::string &user, const std::string &zone, const httplib::Request &req);
     // The database's credsync.max_batch_records as last read, or its default.
     size_t batch_limit() const;
     void note_batch_limit(const PGresult *limits);
     bool reread_batch_limit();
-    Reply pull(const std::string &user, const std::string &zone, const httplib::Request &req);
+    Reply pull(const std::string &user, const std::string &zone, const httplib::Request &req,
+               const httplib::Params &query);
     Reply delete_item(const std::string &user, const std::string &zone, const std::string &item,
-                      const httplib::Request &req);
+                      const httplib::Request &req, const httplib::Params &query);
+
+    // Accounts, login and devices (accounts.cpp; issues 11 and 16).
+    Reply create_account(const std::string &body);
+    Reply login_challenge(const std::string &body);
+    Reply login(const std::string &body);
+    Reply devices(const std::string &user, const httplib::Request &req);
+    Reply revoke_device(const std::string &user, const std::string &device);
+    Reply set_login(const std::string &user, const httplib::Request &req);
+    Reply delete_zone(const std::string &user, const std::string &zone, const httplib::Request &req);
+    Reply delete_account(const std::string &user, const std::string &body);
+    // The token's identity again, for a request already let in by the gate
+    // (normally from the token cache): its device, or, inside a UserGate
+    // write, whether an erasure revoked it meanwhile.
+    Identity identity(const httplib::Request &req);
 
     const Config &cfg_;
     Pool &pool_;
     Listener &listener_;
     TokenAuth &auth_;  // a long-poll re-checks its token before every re-pull
+    UserGate writes_;  // a user's writes vs. the erasure of that user
     // A push over the batch limit is refused while its body is parsed, before
     // it costs memory. The limit is the database's: read by every account
     // request and, at most once a second, when a push goes over it (so that a

@@ -68,7 +68,7 @@ void check_request_head(const httplib::Headers &headers, const RouteMatch &m, si
             throw ApiError(413, "too_large", "the body is larger than max_body_bytes=" + std::to_string(max_body_bytes));
     }
     // A body we will not read must not stay on the connection.
-    if (length > 0 && m.id != RouteId::push) close = true;
+    if (length > 0 && m.body == Body::none) close = true;
     // Which of two tokens would decide the user is a guess: refuse.
     if (headers.count("Authorization") > 1) throw bad_request("more than one Authorization header");
 
@@ -82,6 +82,90 @@ void check_request_head(const httplib::Headers &headers, const RouteMatch &m, si
         // Checked here so that a bad zone costs no body read.
         if (!is_zone(m.zone)) throw bad_request("zone must be 1 to 64 characters of [A-Za-z0-9_.-]");
     }
+    if (m.body == Body::small) {
+        // Login and signup bodies are tiny: nothing larger is read at all.
+        if (length > kMaxSmallBody)
+            throw ApiError(413, "too_large", "the body is larger than " + std::to_string(kMaxSmallBody) +
+                                                 " bytes, the most this route takes");
+        if (!has_json_content_type(headers))
+            throw bad_request("Content-Type must be application/json (with curl: -H 'Content-Type: application/json')");
+    }
+}
+
+namespace {
+
+int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Percent-decoding of one name or value; nullopt for a malformed escape.
+std::optional<std::string> query_decode(std::string_view s)
+{
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] == '+') {
+            out.push_back(' ');
+        } else if (s[i] == '%') {
+            if (s.size() - i < 3) return std::nullopt;  // '%' needs two hex digits after it
+            int a = hex_digit(s[i + 1]), b = hex_digit(s[i + 2]);
+            if (a < 0 || b < 0) return std::nullopt;
+            out.push_back(static_cast<char>(a << 4 | b));
+            i += 2;
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+// A name as it may appear in an error message: the client's own bytes, cut
+// short (the JSON encoder escapes the rest).
+std::string quoted_name(const std::string &name)
+{
+    return "'" + (name.size() > 64 ? name.substr(0, 64) + "..." : name) + "'";
+}
+
+}  // namespace
+
+httplib::Params parse_query(RouteId route, std::string_view target)
+{
+    static const std::vector<std::string> pull = {"since", "limit", "wait", "full"};
+    static const std::vector<std::string> delete_item = {"if_match", "op_id"};
+    static const std::vector<std::string> none;
+    const std::vector<std::string> &known =
+        route == RouteId::pull ? pull : route == RouteId::delete_item ? delete_item : none;
+
+    httplib::Params params;
+    size_t q = target.find('?');
+    if (q == std::string_view::npos) return params;
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        if (pair.empty()) continue;  // "a=1&&b=2", a trailing '&'
+        size_t eq = pair.find('=');
+        auto name = query_decode(pair.substr(0, eq));
+        auto value = query_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+        if (!name) throw bad_request("malformed query string: a bad percent-escape in a parameter's name");
+        bool is_known = false;
+        for (const auto &k : known) is_known = is_known || k == *name;
+        if (!is_known) {
+            std::string takes;
+            for (const auto &k : known) takes += (takes.empty() ? "" : ", ") + k;
+            throw bad_request("unknown query parameter " + quoted_name(*name) +
+                              (takes.empty() ? " (this route takes none)" : " (this route takes " + takes + ")"));
+        }
+        if (params.count(*name)) throw bad_request("query parameter " + quoted_name(*name) + " given more than once");
+        if (!value) throw bad_request("malformed query string: a bad percent-escape in " + quoted_name(*name));
+        params.emplace(std::move(*name), std::move(*value));
+    }
+    return params;
 }
 
 ApiError too_many_records(size_t max_records)

@@ -20,8 +20,10 @@ namespace credsync {
 
 // Checks of the request line and headers made before any body byte is read:
 // body framing (Transfer-Encoding 411, Content-Encoding 415, Content-Length
-// invalid/repeated 400 or over max_body_bytes 413), the route (404, 405) and,
-// for a push, Content-Length present (411), Content-Type and the zone (400).
+// invalid/repeated 400 or over max_body_bytes 413), the route (404, 405),
+// for a push Content-Length present (411), Content-Type and the zone (400),
+// and for a route with a small JSON body (login, signup, ...) a body of at
+// most kMaxSmallBody bytes (413) and the Content-Type (400).
 // Sets close when a body will be left unread (the caller must end the
 // connection after answering); it may be set even when it throws.
 void check_request_head(const httplib::Headers &headers, const RouteMatch &m, size_t max_body_bytes, bool &close);
@@ -55,6 +57,15 @@ PushRequest parse_push_body(std::string_view body, size_t max_records = kDefault
 // The 413 of a push over max_records, worded as the database words its own
 // (CS413, "max_batch_records=N").
 ApiError too_many_records(size_t max_records);
+
+// The query string of a request target (what follows its first '?'), read
+// strictly: each "name=value" pair percent-decoded ('+' is a space), and a
+// name the route does not take, a name given twice (even with the same
+// value) or a malformed escape is 400 naming the parameter. pull takes since,
+// limit, wait and full; delete_item if_match and op_id; every other route
+// none. (cpp-httplib's own parse, req.params, keeps unknown names and drops a
+// repeated identical pair, so that `pull?sinse=2` was a full pull.)
+httplib::Params parse_query(RouteId route, std::string_view target);
 
 // GET /v1/zones/{zone}/pull?since=N&limit=L&wait=S&full=B
 struct PullParams {
