@@ -36,8 +36,9 @@ Stmt &Stmt::bind(int i, int64_t v)
 
 Stmt &Stmt::bind(int i, const std::optional<Bytes> &v)
 {
-    int rc = v ? sqlite3_bind_blob(st_, i, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT)
-               : sqlite3_bind_null(st_, i);
+    int rc = !v           ? sqlite3_bind_null(st_, i)
+             : v->empty() ? sqlite3_bind_zeroblob(st_, i, 0)  // an empty blob, not NULL
+                          : sqlite3_bind_blob(st_, i, v->data(), static_cast<int>(v->size()), SQLITE_TRANSIENT);
     if (rc != SQLITE_OK) fail(db_, "bind");
     return *this;
 }

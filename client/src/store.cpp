@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_dirty ON items (zone, item) WHERE dirty = 1;
 )SQL";
 
+// Most entries hold one blob three times (base = current = last known). On
+// disk an empty blob stands for "the same as base" (cur_blob) and "the same as
+// cur" (last_blob): a sealed entry is never empty.
 ItemRow read_item(const Stmt &s)
 {
     ItemRow r;
@@ -41,9 +44,17 @@ ItemRow read_item(const Stmt &s)
     r.base_blob = s.blob(3);
     r.base_bad = s.int64(4) != 0;
     r.cur_blob = s.blob(5);
+    if (r.cur_blob && r.cur_blob->empty()) r.cur_blob = r.base_blob;
     r.last_blob = s.blob(6);
+    if (r.last_blob && r.last_blob->empty()) r.last_blob = r.cur_blob;
     r.dirty = s.int64(7) != 0;
     return r;
+}
+
+std::optional<Bytes> same_marker(const std::optional<Bytes> &v, const std::optional<Bytes> &as)
+{
+    if (v && as && *v == *as) return Bytes();
+    return v;
 }
 
 const char kItemCols[] = "zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty";
@@ -83,22 +94,34 @@ void Store::set_meta(const std::string &key, const std::optional<Bytes> &value)
 
 void Store::set_meta(const std::string &key, const std::string &value) { set_meta(key, std::optional<Bytes>(to_bytes(value))); }
 
+Stmt &Store::cached(const std::string &sql)
+{
+    auto &p = stmts_[sql];
+    if (!p) p = std::make_unique<Stmt>(db_.raw(), sql);
+    p->reset();
+    return *p;
+}
+
 std::optional<ItemRow> Store::item(const std::string &zone, const std::string &item)
 {
-    Stmt s(db_.raw(), std::string("SELECT ") + kItemCols + " FROM items WHERE zone = ? AND item = ?");
+    Stmt &s = cached(std::string("SELECT ") + kItemCols + " FROM items WHERE zone = ? AND item = ?");
     s.bind(1, zone).bind(2, item);
-    if (!s.step()) return std::nullopt;
-    return read_item(s);
+    std::optional<ItemRow> out;
+    if (s.step()) out = read_item(s);
+    s.reset();
+    return out;
 }
 
 void Store::put(const ItemRow &r)
 {
-    Stmt s(db_.raw(), std::string("INSERT INTO items (") + kItemCols +
+    Stmt &s = cached(std::string("INSERT INTO items (") + kItemCols +
                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (zone, item) DO UPDATE SET "
                           "base_gen = excluded.base_gen, base_blob = excluded.base_blob, base_bad = excluded.base_bad, "
                           "cur_blob = excluded.cur_blob, last_blob = excluded.last_blob, dirty = excluded.dirty");
     s.bind(1, r.zone).bind(2, r.item).bind(3, r.base_gen).bind(4, r.base_blob).bind(5, int64_t(r.base_bad));
-    s.bind(6, r.cur_blob).bind(7, r.last_blob).bind(8, int64_t(r.dirty)).run();
+    s.bind(6, same_marker(r.cur_blob, r.base_blob)).bind(7, same_marker(r.last_blob, r.cur_blob));
+    s.bind(8, int64_t(r.dirty)).run();
+    s.reset();
 }
 
 void Store::for_each_item(const std::string &zone, const std::function<void(const ItemRow &)> &fn)

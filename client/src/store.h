@@ -15,6 +15,8 @@
 #include "db.h"
 
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,7 +67,11 @@ public:
     std::vector<std::string> zone_names();  // zones with a row or with items
 
 private:
+    // A prepared statement kept for the store's life (the hot paths of a
+    // sync: read and write one item), reset before each use.
+    Stmt &cached(const std::string &sql);
     Db db_;
+    std::map<std::string, std::unique_ptr<Stmt>> stmts_;
 };
 
 }  // namespace credsync

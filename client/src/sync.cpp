@@ -76,19 +76,19 @@ std::string SyncEngine::local_digest(const std::string &zone)
 
 void SyncEngine::sync_all(bool full, SyncStats &stats)
 {
-    std::set<std::string> zones;
-    for (auto &z : store_.zone_names()) zones.insert(z);
+    std::map<std::string, std::optional<int64_t>> zones;
+    for (auto &z : store_.zone_names()) zones[z];
     json list = api_.zones();
     if (!list.contains("zones") || !list["zones"].is_array()) bad_answer("no zone list");
     for (auto &z : list["zones"]) {
         std::string name = z.value("zone", "");
         if (!valid_zone(name)) bad_answer("a zone name that is not one");
-        zones.insert(name);
+        zones[name] = get_int(z, "gencount");
     }
-    for (auto &z : zones) sync_zone(z, full, stats);
+    for (auto &[z, gencount] : zones) sync_zone(z, full, stats, gencount);
 }
 
-void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats)
+void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats, std::optional<int64_t> listed_gencount)
 {
     try {
         ZoneRow z = store_.zone_or_new(zone);
@@ -100,31 +100,39 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats)
         }
         bool did_full = false;
         int conflicts = 0;
+        // Nothing new on either side: straight to the digest check (a sync
+        // with nothing new is the zone list and one state read per zone).
+        bool idle = listed_gencount && *listed_gencount == z.cursor && z.cursor > 0 && z.resync.empty() &&
+                    z.outbox_op.empty() && store_.pending(zone) == 0;
         for (int round = 0; round < kMaxRounds; round++) {
-            if (flush_outbox(z, stats) == Flush::conflict) conflicts++;
-            if (!z.resync.empty() || z.cursor == 0) {
-                full_resync(z, z.resync.empty() ? Mode::initial : mode_of(z.resync), stats);
-                did_full = true;
-            } else if (!pull_incremental(z, stats)) {
-                continue;
-            }
-            Push p = push_pending(z, stats);
-            if (p == Push::conflict) {
-                if (++conflicts >= kMaxConflictRounds) {
-                    // The mirror keeps disagreeing with the server about an
-                    // item: start over from the server's own listing.
-                    warn("zone " + zone + ": pushes keep conflicting; doing a full resync");
-                    z.resync = "conflict";
-                    conflicts = 0;
-                    Txn t(store_.db());
-                    store_.put(z);
-                    t.commit();
+            if (idle) {
+                idle = false;
+            } else {
+                if (flush_outbox(z, stats) == Flush::conflict) conflicts++;
+                if (!z.resync.empty() || z.cursor == 0) {
+                    full_resync(z, z.resync.empty() ? Mode::initial : mode_of(z.resync), stats);
+                    did_full = true;
+                } else if (!pull_incremental(z, stats)) {
+                    continue;
                 }
-                continue;
+                Push p = push_pending(z, stats);
+                if (p == Push::conflict) {
+                    if (++conflicts >= kMaxConflictRounds) {
+                        // The mirror keeps disagreeing with the server about an
+                        // item: start over from the server's own listing.
+                        warn("zone " + zone + ": pushes keep conflicting; doing a full resync");
+                        z.resync = "conflict";
+                        conflicts = 0;
+                        Txn t(store_.db());
+                        store_.put(z);
+                        t.commit();
+                    }
+                    continue;
+                }
+                if (p == Push::pushed &&
+                    (store_.pending(zone) > 0 || !z.server_gencount || *z.server_gencount != z.cursor))
+                    continue;  // pull back what others wrote meanwhile, push what is left
             }
-            if (p == Push::pushed &&
-                (store_.pending(zone) > 0 || !z.server_gencount || *z.server_gencount != z.cursor))
-                continue;  // pull back what others wrote meanwhile, push what is left
             json st = api_.zone_state(zone);
             int64_t g = get_int(st, "gencount");
             if (g != z.cursor) continue;  // someone wrote since our last page: pull again
@@ -180,6 +188,7 @@ SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
         store_.put(z);
         t.commit();
         if (s == 409) return Flush::conflict;
+        if (s == 413) store_.set_meta("limits", std::nullopt);  // read the server's limits again next time
         if (s == 413 && records.size() > 1) {
             limits_.batch_records = std::max<int>(1, static_cast<int>(records.size()) / 2);
             return Flush::conflict;

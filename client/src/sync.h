@@ -52,7 +52,11 @@ public:
     // of every zone, comparing every record with the mirror (finds blobs the
     // server changed in place).
     void sync_all(bool full, SyncStats &stats);
-    void sync_zone(const std::string &zone, bool full, SyncStats &stats);
+    // listed_gencount: the zone's gencount in GET /v1/zones, when known
+    // (equal to the cursor with nothing pending: nothing to pull or push,
+    // only the digest to check).
+    void sync_zone(const std::string &zone, bool full, SyncStats &stats,
+                   std::optional<int64_t> listed_gencount = std::nullopt);
 
     // The zone digest of the local mirror (hex), as the server computes it.
     std::string local_digest(const std::string &zone);

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
+#include <set>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
@@ -135,24 +136,30 @@ Entry to_entry(const ItemRow &row, const Content &c)
 struct Vault::Impl {
     std::string home;
     std::string server_opt;
-    std::unique_ptr<Store> store;
+    std::unique_ptr<Store> store;  // opened on first use (after logout, not again until needed)
+
+    Store &st()
+    {
+        if (!store) store = std::make_unique<Store>(prepare_db(home));
+        return *store;
+    }
     std::unique_ptr<Keyring> keys;
     std::unique_ptr<Api> api_;
 
     std::string server()
     {
         if (!server_opt.empty()) return server_opt;
-        if (auto s = store->meta_text("server")) return *s;
+        if (auto s = st().meta_text("server")) return *s;
         return kDefaultServer;
     }
 
     Api &api()
     {
-        if (!api_) api_ = std::make_unique<Api>(server(), store->meta_text("token").value_or(""));
+        if (!api_) api_ = std::make_unique<Api>(server(), st().meta_text("token").value_or(""));
         return *api_;
     }
 
-    bool logged_in() { return store->meta("token").has_value() && store->meta("master_key").has_value(); }
+    bool logged_in() { return st().meta("token").has_value() && st().meta("master_key").has_value(); }
 
     void require_login()
     {
@@ -160,25 +167,25 @@ struct Vault::Impl {
             throw Error(Error::Kind::not_logged_in,
                         "no account in " + home + ": run 'credsync signup NAME' or 'credsync login NAME' first");
         if (!keys) {
-            auto mk = crypto::Key::from(*store->meta("master_key"));
+            auto mk = crypto::Key::from(*st().meta("master_key"));
             if (!mk) throw Error(Error::Kind::local, "the master key in " + home + " is damaged");
-            keys = std::make_unique<Keyring>(store->meta_text("user").value_or(""), *mk);
+            keys = std::make_unique<Keyring>(st().meta_text("user").value_or(""), *mk);
         }
     }
 
     std::string stamp_dev()
     {
-        auto d = store->meta_text("stamp_dev");
+        auto d = st().meta_text("stamp_dev");
         if (d) return *d;
         auto id = uuid_random();
         std::string dev = hex_encode(id.data(), 8);
-        store->set_meta("stamp_dev", dev);
+        st().set_meta("stamp_dev", dev);
         return dev;
     }
 
     size_t max_blob_bytes()
     {
-        if (auto l = store->meta_text("limits")) {
+        if (auto l = st().meta_text("limits")) {
             json j = json::parse(*l, nullptr, false);
             if (j.is_object() && j.contains("max_blob_bytes") && j["max_blob_bytes"].is_number_unsigned())
                 return j["max_blob_bytes"].get<size_t>();
@@ -193,24 +200,24 @@ struct Vault::Impl {
                    const std::string &token, const crypto::Key &master, const std::optional<Bytes> &salt,
                    const std::optional<json> &kdf, const std::optional<Bytes> &wrapped, const std::string &label)
     {
-        Txn t(store->db());
-        auto old_user = store->meta_text("user");
+        Txn t(st().db());
+        auto old_user = st().meta_text("user");
         if (old_user && *old_user != user)
             throw Error(Error::Kind::usage, "the home " + home + " belongs to the account '" +
-                                                store->meta_text("name").value_or(*old_user) +
+                                                st().meta_text("name").value_or(*old_user) +
                                                 "': log out first, or use another --home");
-        if (auto old_key = store->meta("master_key"); old_key && *old_key != master.bytes())
+        if (auto old_key = st().meta("master_key"); old_key && *old_key != master.bytes())
             throw Error(Error::Kind::local, "the account's master key is not the one this home holds");
-        store->set_meta("name", name);
-        store->set_meta("user", user);
-        store->set_meta("device_id", device);
-        store->set_meta("device_label", label);
-        store->set_meta("token", token);
-        store->set_meta("master_key", master.bytes());
-        store->set_meta("server", server());
-        store->set_meta("salt", salt);
-        store->set_meta("kdf", kdf ? std::optional<Bytes>(to_bytes(kdf->dump())) : std::nullopt);
-        store->set_meta("wrapped_key", wrapped);
+        st().set_meta("name", name);
+        st().set_meta("user", user);
+        st().set_meta("device_id", device);
+        st().set_meta("device_label", label);
+        st().set_meta("token", token);
+        st().set_meta("master_key", master.bytes());
+        st().set_meta("server", server());
+        st().set_meta("salt", salt);
+        st().set_meta("kdf", kdf ? std::optional<Bytes>(to_bytes(kdf->dump())) : std::nullopt);
+        st().set_meta("wrapped_key", wrapped);
         stamp_dev();
         t.commit();
         keys.reset();
@@ -221,7 +228,7 @@ struct Vault::Impl {
     {
         require_login();
         std::vector<std::pair<ItemRow, Content>> out;
-        store->for_each_item(zone, [&](const ItemRow &row) {
+        st().for_each_item(zone, [&](const ItemRow &row) {
             if (!row.cur_blob) return;
             auto c = keys->open(row.zone, row.item, *row.cur_blob);
             if (!c) throw Error(Error::Kind::local, "the local copy of entry " + row.item + " does not decrypt");
@@ -262,17 +269,17 @@ struct Vault::Impl {
     {
         throw Error(Error::Kind::unauthorized,
                     "this device is no longer authorized (revoked, or logged out): log in again with 'credsync login " +
-                        store->meta_text("name").value_or("NAME") + "'");
+                        st().meta_text("name").value_or("NAME") + "'");
     }
 
     SyncLimits limits()
     {
         SyncLimits l;
         json j;
-        if (auto t = store->meta_text("limits")) j = json::parse(*t, nullptr, false);
+        if (auto t = st().meta_text("limits")) j = json::parse(*t, nullptr, false);
         if (!j.is_object()) {
             j = api().account().value("limits", json::object());
-            store->set_meta("limits", j.dump());
+            st().set_meta("limits", j.dump());
         }
         auto num = [&](const char *k, long long dflt) {
             return j.contains(k) && j[k].is_number_integer() ? j[k].get<long long>() : dflt;
@@ -290,7 +297,7 @@ Vault::Vault(const Options &options) : impl_(std::make_unique<Impl>())
     if (options.home.empty()) throw Error(Error::Kind::usage, "no home directory given");
     impl_->home = options.home;
     impl_->server_opt = options.server;
-    impl_->store = std::make_unique<Store>(prepare_db(options.home));
+    impl_->st();
 }
 
 Vault::~Vault() = default;
@@ -298,7 +305,7 @@ Vault::Vault(Vault &&) noexcept = default;
 Vault &Vault::operator=(Vault &&) noexcept = default;
 
 bool Vault::logged_in() const { return impl_->logged_in(); }
-std::string Vault::account_name() const { return impl_->store->meta_text("name").value_or(""); }
+std::string Vault::account_name() const { return impl_->st().meta_text("name").value_or(""); }
 std::string Vault::server() const { return impl_->server(); }
 
 std::string Vault::generate_password(size_t n)
@@ -349,7 +356,7 @@ void Vault::login(const std::string &name, const std::string &password, const st
 {
     auto &I = *impl_;
     if (!valid_name(name)) throw Error(Error::Kind::usage, "an account name is 1 to 256 bytes of UTF-8 without control characters");
-    if (auto old = I.store->meta_text("name"); old && *old != name)
+    if (auto old = I.st().meta_text("name"); old && *old != name)
         throw Error(Error::Kind::usage, "the home " + I.home + " belongs to the account '" + *old +
                                             "': log out first, or use another --home");
     Api api(I.server(), "");
@@ -411,7 +418,7 @@ void Vault::attach(const std::string &token, const std::string &device_label, co
         if (other.meta_text("user").value_or("") != user)
             throw Error(Error::Kind::usage, "the home " + key_from_home + " belongs to another user than this token");
         master = crypto::Key::from(*k);
-    } else if (auto k = I.store->meta("master_key")) {
+    } else if (auto k = I.st().meta("master_key")) {
         master = crypto::Key::from(*k);  // the same home again (a new token)
     } else {
         master = crypto::Key::random();
@@ -425,9 +432,9 @@ std::string Vault::logout(bool force)
     auto &I = *impl_;
     I.require_login();
     int64_t pending = 0;
-    for (auto &z : I.store->zone_names()) {
-        pending += I.store->pending(z);
-        auto zr = I.store->zone(z);
+    for (auto &z : I.st().zone_names()) {
+        pending += I.st().pending(z);
+        auto zr = I.st().zone(z);
         if (zr && !zr->outbox_op.empty()) pending++;
     }
     if (pending > 0 && !force)
@@ -436,7 +443,7 @@ std::string Vault::logout(bool force)
                                             "logout --force' to discard them");
     std::string warning;
     try {
-        std::string id = I.store->meta_text("device_id").value_or("");
+        std::string id = I.st().meta_text("device_id").value_or("");
         if (id.empty()) {
             for (auto &d : devices())
                 if (d.current) id = d.id;
@@ -459,7 +466,6 @@ std::string Vault::logout(bool force)
     for (const char *f : {"credsync.db", "credsync.db-wal", "credsync.db-shm", "sync.lock"})
         ::unlink((I.home + "/" + f).c_str());
     ::rmdir(I.home.c_str());  // only if nothing else lives there
-    I.store = std::make_unique<Store>(prepare_db(I.home));
     return warning;
 }
 
@@ -468,10 +474,10 @@ void Vault::change_password(const std::string &old_password, const std::string &
 {
     auto &I = *impl_;
     I.require_login();
-    auto salt = I.store->meta("salt");
-    auto kdf_text = I.store->meta_text("kdf");
-    auto wrapped = I.store->meta("wrapped_key");
-    std::string name = I.store->meta_text("name").value_or("");
+    auto salt = I.st().meta("salt");
+    auto kdf_text = I.st().meta_text("kdf");
+    auto wrapped = I.st().meta("wrapped_key");
+    std::string name = I.st().meta_text("name").value_or("");
     if (!salt || !kdf_text || !wrapped)
         throw Error(Error::Kind::usage, "this device was attached with a token: its account has no password");
     auto kdf_new = crypto::Kdf::preset(kdf_preset);
@@ -497,10 +503,10 @@ void Vault::change_password(const std::string &old_password, const std::string &
         if (e.status() == 401) I.rethrow_unauthorized();
         throw;
     }
-    Txn t(I.store->db());
-    I.store->set_meta("salt", salt_new);
-    I.store->set_meta("kdf", kdf_new->to_json().dump());
-    I.store->set_meta("wrapped_key", wrapped_new);
+    Txn t(I.st().db());
+    I.st().set_meta("salt", salt_new);
+    I.st().set_meta("kdf", kdf_new->to_json().dump());
+    I.st().set_meta("wrapped_key", wrapped_new);
     t.commit();
 }
 
@@ -561,8 +567,8 @@ std::string Vault::add(const NewEntry &entry)
     row.cur_blob = I.seal_checked(row.zone, row.item, c);
     row.last_blob = row.cur_blob;
     row.dirty = true;
-    Txn t(I.store->db());
-    I.store->put(row);
+    Txn t(I.st().db());
+    I.st().put(row);
     t.commit();
     return row.item;
 }
@@ -597,13 +603,13 @@ bool Vault::edit(const std::string &id_or_title, const EntryChanges &changes)
     if (changes.password) values["password"] = *changes.password;
     if (changes.url) values["url"] = *changes.url;
     if (changes.notes) values["notes"] = *changes.notes;
-    Txn t(I.store->db());  // find and write in one transaction: a sync cannot slip in between
+    Txn t(I.st().db());  // find and write in one transaction: a sync cannot slip in between
     auto [row, c] = I.find(id_or_title);
     if (!apply_edit(c, values, I.stamp_dev(), now_ms())) return false;
     row.cur_blob = I.seal_checked(row.zone, row.item, c);
     row.last_blob = row.cur_blob;
     row.dirty = true;
-    I.store->put(row);
+    I.st().put(row);
     t.commit();
     return true;
 }
@@ -612,12 +618,12 @@ void Vault::remove(const std::string &id_or_title)
 {
     auto &I = *impl_;
     I.require_login();
-    Txn t(I.store->db());
+    Txn t(I.st().db());
     auto [row, c] = I.find(id_or_title);
     row.last_blob = row.cur_blob;  // what the delete deletes: an edit it did not see will beat it
     row.cur_blob.reset();
     row.dirty = true;
-    I.store->put(row);
+    I.st().put(row);
     t.commit();
 }
 
@@ -635,7 +641,7 @@ SyncResult Vault::sync(const SyncOptions &options)
     cb.progress = options.on_progress;
     SyncStats stats;
     try {
-        SyncEngine engine(*I.store, I.api(), *I.keys, I.limits(), cb);
+        SyncEngine engine(I.st(), I.api(), *I.keys, I.limits(), cb);
         engine.sync_all(options.full, stats);
     } catch (const HttpError &e) {
         if (e.status() == 401) I.rethrow_unauthorized();
@@ -680,10 +686,10 @@ void Vault::watch(const SyncOptions &options, const std::function<bool(const Syn
             bool woken = false;
         };
         auto wake = std::make_shared<Wake>();
-        std::string token = I.store->meta_text("token").value_or("");
+        std::string token = I.st().meta_text("token").value_or("");
         std::string server = I.server();
-        for (auto &zone : I.store->zone_names()) {
-            auto z = I.store->zone(zone);
+        for (auto &zone : I.st().zone_names()) {
+            auto z = I.st().zone(zone);
             int64_t since = z ? z->cursor : 0;
             std::thread([wake, server, token, zone, since] {
                 for (;;) {
@@ -709,7 +715,7 @@ void Vault::watch(const SyncOptions &options, const std::function<bool(const Syn
             if (wake->cv.wait_for(g, std::chrono::seconds(1), [&] { return wake->woken; })) break;
             g.unlock();
             int64_t pending = 0;
-            for (auto &zone : I.store->zone_names()) pending += I.store->pending(zone);
+            for (auto &zone : I.st().zone_names()) pending += I.st().pending(zone);
             g.lock();
             if (pending > 0) wake->woken = true;
         }
@@ -721,14 +727,15 @@ std::vector<ZoneStatus> Vault::status(bool ask_server)
     auto &I = *impl_;
     I.require_login();
     std::map<std::string, ZoneStatus> zones;
-    for (auto &z : I.store->zone_names()) {
+    for (auto &z : I.st().zone_names()) {
         ZoneStatus s;
         s.zone = z;
-        auto zr = I.store->zone(z);
+        auto zr = I.st().zone(z);
         s.cursor = zr ? zr->cursor : 0;
-        s.pending = I.store->pending(z) + (zr && !zr->outbox_op.empty() ? 1 : 0);
+        s.pending = I.st().pending(z) + (zr && !zr->outbox_op.empty() ? 1 : 0);
         zones[z] = s;
     }
+    std::set<std::string> listed_zones;
     if (ask_server) {
         try {
             json j = I.api().zones();
@@ -736,6 +743,7 @@ std::vector<ZoneStatus> Vault::status(bool ask_server)
             for (auto &z : j.value("zones", json::array())) {
                 std::string name = z.value("zone", "");
                 if (!valid_zone(name)) continue;
+                listed_zones.insert(name);
                 auto &s = zones[name];
                 s.zone = name;
                 s.server_gencount = z.value("gencount", int64_t(0));
@@ -748,9 +756,16 @@ std::vector<ZoneStatus> Vault::status(bool ask_server)
     }
     std::vector<ZoneStatus> out;
     for (auto &[name, s] : zones) {
-        auto zr = I.store->zone(name);
+        auto zr = I.st().zone(name);
         bool clean = s.pending == 0 && (!zr || zr->resync.empty());
-        s.in_sync = clean && s.server_gencount && *s.server_gencount == s.cursor;
+        // A zone the server does not list (never pushed, or deleted) is in
+        // sync when this device holds nothing in it either.
+        bool listed = listed_zones.count(name) > 0;
+        bool empty_here = true;
+        if (!listed)
+            I.st().for_each_item(name, [&](const ItemRow &r) { empty_here = empty_here && !r.cur_blob; });
+        s.in_sync = clean && s.server_gencount &&
+                    (listed ? *s.server_gencount == s.cursor : empty_here);
         out.push_back(s);
     }
     return out;

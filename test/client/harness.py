@@ -123,7 +123,16 @@ class Stack:
 
     def kill9_database(self):
         self._lib("cluster_kill9")
-        self._lib("cluster_start")
+        # A start can fail while the shared library is being reinstalled by
+        # a concurrent `make install` (it is preloaded): try a few times.
+        for attempt in range(10):
+            try:
+                self._lib("cluster_start")
+                return
+            except RuntimeError:
+                if attempt == 9:
+                    raise
+                time.sleep(1)
 
     def wait_healthy(self, timeout=30):
         deadline = time.time() + timeout
@@ -152,13 +161,15 @@ class Stack:
         """Replaces the database by the dump (the seed's "server restored
         from an old backup"), with the proxy stopped meanwhile."""
         self.stop_proxy()
-        self.psql("DROP DATABASE credsync WITH (FORCE)", db="postgres")
-        self.psql("CREATE DATABASE credsync", db="postgres")
-        r = subprocess.run(["pg_restore", "-d", "credsync", path], env=self.pg_env(), capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"pg_restore failed: {r.stderr}")
-        self.psql("SELECT credsync.grant_proxy('credsync_proxy')")
-        self.start_proxy()
+        try:
+            self.psql("DROP DATABASE credsync WITH (FORCE)", db="postgres")
+            self.psql("CREATE DATABASE credsync", db="postgres")
+            r = subprocess.run(["pg_restore", "-d", "credsync", path], env=self.pg_env(), capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"pg_restore failed: {r.stderr}")
+            self.psql("SELECT credsync.grant_proxy('credsync_proxy')")
+        finally:
+            self.start_proxy()
 
     def accounts(self):
         """Whether the proxy has the accounts API (issue 11)."""

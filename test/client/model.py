@@ -71,6 +71,8 @@ class Model:
 
 def run_seed(seed):
     rng = random.Random(seed)
+    if not stack.proxy:
+        stack.start_proxy()
     user = f"model-{seed}-{int(time.time() * 1000) % 100000}"
     devices = [Device(stack, f"{user}-d{i}", user) for i in range(NDEV)]
     devices[0].join()
@@ -233,6 +235,7 @@ def run_seed(seed):
           f"{sum(len(v) for v in m.rms.values())} deletes)", not lost, lost[:20])
 
 
+print(f"# devices join by {'signup/login (accounts API)' if stack.accounts() else 'attach (tokens; no accounts API)'}", flush=True)
 for seed in SEEDS:
     tap.run(f"seed {seed}", run_seed, seed)
 stack.stop_proxy()

@@ -10,6 +10,8 @@
 #include "error.h"
 #include "names.h"
 
+#include "credsync/vault.h"
+
 #include <sodium.h>
 
 #include <cstdio>
@@ -215,6 +217,23 @@ static void t_merge()
                                               !Content::from_json("{\"v\":1,\"c\":1,\"f\":{\"title\":[1]},\"h\":[],\"vv\":{}}"));
 }
 
+static void t_base64()
+{
+    std::mt19937 rng(7);
+    bool round = true;
+    for (int n = 0; n < 300; n++) {
+        Bytes in(static_cast<size_t>(n));
+        for (auto &c : in) c = static_cast<uint8_t>(rng());
+        auto back = base64_decode(base64_encode(in));
+        if (!back || *back != in) round = false;
+    }
+    check("base64: every length round-trips", round);
+    check("base64: malformed input is refused (bad characters, length, padding, non-canonical bits)",
+          !base64_decode("QQ") && !base64_decode("Q===") && !base64_decode("QQ=A") && !base64_decode("QR==") &&
+              !base64_decode("QUJD\n") && !base64_decode("Q-Jj") && !base64_decode("=QUJ") && base64_decode("QQ==") &&
+              *base64_decode("QQ==") == Bytes{'A'} && base64_decode("") && base64_decode("")->empty());
+}
+
 static void t_names()
 {
     check("zones: [A-Za-z0-9_.-], 1 to 64",
@@ -251,11 +270,25 @@ int main(int argc, char **argv)
         std::printf("\n");
         return 0;
     }
+    // populate HOME N: adds N entries through the library (test/client/bench.py).
+    if (argc == 4 && std::string(argv[1]) == "populate") {
+        Vault v(Options{argv[2], ""});
+        for (long i = 0, n = std::stol(argv[3]); i < n; i++) {
+            NewEntry e;
+            e.title = "entry " + std::to_string(i);
+            e.username = "user" + std::to_string(i);
+            e.url = "https://site" + std::to_string(i) + ".example";
+            e.password = Vault::generate_password(24);
+            v.add(e);
+        }
+        return 0;
+    }
     t_kdf();
     t_derive_and_login();
     t_wrap();
     t_entries();
     t_merge();
+    t_base64();
     t_names();
     return failures ? 1 : 0;
 }
