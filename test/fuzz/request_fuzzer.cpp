@@ -3,11 +3,12 @@
 //
 // An input is read like an HTTP request: a request line "METHOD TARGET ...",
 // header lines "Name: value", an empty line, then the body (lines may end in
-// \r\n or \n; a missing part is empty). The target is split and decoded with
-// cpp-httplib's own helpers, as the server does. Then: route matching, the
-// pre-body checks of the head, the route's query parameters, and the push
-// body parser on the body whatever the route, so that body mutations are
-// never wasted. Besides crashes and sanitizer reports, the target aborts when
+// \r\n or \n; a missing part is empty). The path is decoded with
+// cpp-httplib's own helper, as the server does; the query string is read by
+// the proxy's own strict parser (parse_query), as the handlers do. Then:
+// route matching, the pre-body checks of the head, the route's query
+// parameters, and the push body parser and the accounts routes' body parsers
+// on the body whatever the route, so that body mutations are never wasted. Besides crashes and sanitizer reports, the target aborts when
 // a result breaks what the handlers rely on (invariants below) or a refusal
 // is not a well-formed 4xx error.
 //
@@ -23,6 +24,7 @@
 //
 // Build: make -C proxy fuzz   (../build/fuzz/request-fuzzer)
 // Run:   test/suites/46-fuzz.sh (short), test/fuzz/run-long.sh (make stress)
+#include "account_bodies.h"
 #include "codec.h"
 #include "errors.h"
 #include "router.h"
@@ -293,6 +295,41 @@ void check_int(const std::string &s)
     if (m) expect(*m >= 0, "parse_int negative");
 }
 
+// The accounts routes' bodies (account_bodies.h): whatever they accept has
+// the lengths and bounds the database needs.
+void check_account_bodies(const std::string &body)
+{
+    auto secrets_ok = [](const LoginSecrets &s) {
+        expect(s.login_key.size() == 32 && s.salt.size() == 16, "login key or salt of the wrong length");
+        expect(s.kdf_ops >= 1 && s.kdf_ops <= 20 && s.kdf_mem >= (8LL << 20) && s.kdf_mem <= (4LL << 30),
+               "kdf out of bounds");
+        expect(!s.wrapped_key.empty() && s.wrapped_key.size() <= 4096, "wrapped key of the wrong length");
+    };
+    auto label_ok = [](const std::optional<std::string> &l) {
+        if (l) expect(l->size() <= 200 && l->find('\n') == std::string::npos && l->find('\0') == std::string::npos,
+                      "bad device label accepted", *l);
+    };
+    refused_or([&] {
+        CreateAccountRequest a = parse_create_account(body);
+        expect(is_user_id(a.name), "bad name accepted", a.name);
+        secrets_ok(a.login);
+        label_ok(a.device);
+    });
+    refused_or([&] { expect(is_user_id(parse_challenge_request(body)), "bad name accepted"); });
+    refused_or([&] {
+        LoginRequest l = parse_login(body);
+        expect(is_user_id(l.name) && l.challenge.size() == 32 && l.signature.size() == 64, "bad login accepted");
+        label_ok(l.device);
+    });
+    refused_or([&] { secrets_ok(parse_set_login(body).login); });
+    refused_or([&] {
+        DeleteAccountRequest d = parse_delete_account(body);
+        expect(d.challenge.has_value() == d.signature.has_value(), "half a login proof accepted");
+        if (d.challenge) expect(d.challenge->size() == 32 && d.signature->size() == 64, "bad proof accepted");
+    });
+    if (auto bytes = from_bytea_text(body)) expect(bytes->size() * 2 + 2 == body.size(), "bytea text decoded wrongly");
+}
+
 // Splits the input into request line, headers and body.
 struct Parsed {
     std::string method, target, body;
@@ -339,16 +376,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     std::string in(reinterpret_cast<const char *>(data), size);
     Parsed r = split_request(in);
 
-    // The target as cpp-httplib splits it: path decoded, query parsed.
-    std::string path = r.target, query;
+    // The path as cpp-httplib decodes it.
+    std::string path = r.target;
     size_t q = r.target.find('?');
-    if (q != std::string::npos) {
-        path = r.target.substr(0, q);
-        query = r.target.substr(q + 1);
-    }
+    if (q != std::string::npos) path = r.target.substr(0, q);
     path = httplib::detail::decode_url(path, false);
-    httplib::Params params;
-    httplib::detail::parse_query_text(query, params);
 
     bool open_registration = size % 2 == 1;
     RouteMatch m = match_route(r.method, path, open_registration);
@@ -366,6 +398,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         expect(r.headers.find("Transfer-Encoding") == r.headers.end(), "gate passed chunked");
         expect(r.headers.find("Content-Encoding") == r.headers.end(), "gate passed Content-Encoding");
     });
+
+    // The query string, strictly: only the route's own names, each once.
+    httplib::Params params;
+    bool query_ok = false;
+    refused_or([&] {
+        params = parse_query(m.id, r.target);
+        query_ok = true;
+        for (const auto &kv : params) {
+            expect(params.count(kv.first) == 1, "a query parameter accepted twice", kv.first);
+            bool known = m.id == RouteId::pull ? (kv.first == "since" || kv.first == "limit" || kv.first == "wait" ||
+                                                  kv.first == "full")
+                         : m.id == RouteId::delete_item ? (kv.first == "if_match" || kv.first == "op_id")
+                                                         : false;
+            expect(known, "an unknown query parameter accepted", kv.first);
+        }
+    });
+    if (!query_ok) m.id = RouteId::none;  // the handler is never reached
 
     switch (m.id) {
     case RouteId::pull:
@@ -387,6 +436,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     check_push(r.body);
+    check_account_bodies(r.body);
     check_base64(r.body);
     check_int(r.body.substr(0, 24));
     is_zone(r.body);

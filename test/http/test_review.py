@@ -305,7 +305,7 @@ def t_no_token_in_statement_log(cluster):
             f.seek(start)
             log = f.read().decode(errors="replace")
         check("statement log: the proxy's token lookups were logged (log_statement = 'all' took effect)",
-              "token_user" in log, log[-400:])
+              "token_identity" in log, log[-400:])
         leaked = [t[:10] for t in tokens if t in log]
         check("statement log: no bearer token appears in PostgreSQL's log", not leaked and len(tokens) == 4, leaked)
     finally:

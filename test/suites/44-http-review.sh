@@ -5,7 +5,7 @@
 # a long-poll whose token is revoked while it waits (item 4), waiting turned
 # off with --max-waiters 0 (item 5), the long-poll listener surviving a failed
 # poll() and a killed backend (item 9), and no bearer token in PostgreSQL's
-# statement log (item 10; needs extension 1.3 for credsync.token_user_hash).
+# statement log (item 10; the proxy looks tokens up by hash with credsync.token_identity, extension 1.4).
 # CREDSYNC_PROXY_BIN runs it against another build.
 set -u
 cd "$CREDSYNC_ROOT"
