@@ -709,6 +709,104 @@ def t_closed_registration(p):
         q.stop()
 
 
+def t_nginx(p):
+    """deploy/nginx/ as shipped: the snippet passes PUT on (and names it in
+    its 405); the site config limits logins per address (429 in the API's
+    shape, with Retry-After)."""
+    from nginx import NGINX, start_nginx, stop_nginx
+    from client import free_port
+    if not os.path.exists(NGINX):
+        check("nginx is installed (make deps)", False, NGINX)
+        return
+    snippet_dir = os.path.join(WORK, "snippet")
+    os.makedirs(snippet_dir, exist_ok=True)
+    proc, port = start_nginx(snippet_dir, p.port)
+    try:
+        n = Client(port)
+        kit = Account(unique("kit"))
+        tok = signup(p.client(), kit).json["token"]
+        r = n.request("PUT", "/v1/account/login", token=tok, body={**Account(kit.name).fields(), "logout_others": False})
+        check("nginx snippet: PUT /v1/account/login reaches the proxy (200)", r.status == 200 and r.json == {}, r)
+        r = n.request("PATCH", "/v1/account")
+        check("nginx snippet: a method the API does not have is nginx's 405, naming PUT among the methods",
+              is_error(r, 405, "method_not_allowed", "PUT"), r)
+    finally:
+        stop_nginx(proc)
+
+    # The site config (credsync.conf) with test ports, a self-signed
+    # certificate and the snippet from the tree.
+    d = os.path.join(WORK, "site")
+    os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
+    os.chmod(os.path.join(d, "tmp"), 0o777)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", os.path.join(d, "key.pem"), "-out", os.path.join(d, "cert.pem")],
+                   check=True, capture_output=True)
+    tls_port, plain_port = free_port(), free_port()
+    site = open(os.path.join(ROOT, "deploy", "nginx", "credsync.conf")).read()
+    for old, new in [("listen 443 ssl http2;", f"listen 127.0.0.1:{tls_port} ssl http2;"), ("listen [::]:443 ssl http2;", ""),
+                     ("listen 80;", f"listen 127.0.0.1:{plain_port};"), ("listen [::]:80;", ""),
+                     ("server 127.0.0.1:8080;", f"server 127.0.0.1:{p.port};"),
+                     ("/etc/letsencrypt/live/sync.example.com/fullchain.pem", os.path.join(d, "cert.pem")),
+                     ("/etc/letsencrypt/live/sync.example.com/privkey.pem", os.path.join(d, "key.pem")),
+                     ("/etc/nginx/snippets/credsync-server.conf", os.path.join(ROOT, "deploy", "nginx", "credsync-server.conf"))]:
+        check(f"nginx site config: has '{old}' to adapt for the test", old in site)
+        site = site.replace(old, new)
+    with open(os.path.join(d, "credsync.conf"), "w") as f:
+        f.write(site)
+    user = "user nobody nogroup;" if os.getuid() == 0 else ""
+    conf = f"""{user}
+worker_processes 1;
+pid {d}/nginx.pid;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    include {d}/credsync.conf;
+}}
+"""
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write(conf)
+    log = open(os.path.join(WORK, "nginx-site.log"), "ab")
+    proc = subprocess.Popen([NGINX, "-p", d, "-e", os.path.join(d, "error.log"), "-c", os.path.join(d, "nginx.conf"),
+                             "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=log)
+    log.close()
+    try:
+        up = until(lambda: proc.poll() is None and Client(tls_port, tls=True).get("/healthz").status == 200
+                   if _listening(tls_port) else False, 10, 0.1)
+        if not check("nginx site config: nginx starts with it and passes /healthz on", up,
+                     open(os.path.join(WORK, "nginx-site.log")).read()[-500:]):
+            return
+        t = Client(tls_port, tls=True)
+        answers = [t.request("POST", "/v1/login/challenge", body={"name": "rate-" + kit.name}) for _ in range(14)]
+        statuses = [a.status for a in answers]
+        limited = [a for a in answers if a.status == 429]
+        check("nginx site config: one address's burst of login challenges is cut off with 429",
+              statuses[:10] == [200] * 10 and limited, statuses)
+        check("nginx site config: its 429 is the API's too_many_attempts with Retry-After",
+              limited and is_error(limited[0], 429, "too_many_attempts") and limited[0].headers.get("retry-after", "").isdigit(),
+              limited[:1])
+        r = t.request("POST", "/v1/login", body={"name": kit.name, "challenge": b64(os.urandom(32)),
+                                                 "signature": b64(os.urandom(64))})
+        check("nginx site config: /v1/login shares the limit (429 right after)", is_error(r, 429, "too_many_attempts"), r)
+        r = t.get("/v1/account", token=tok)
+        check("nginx site config: other routes are not limited", r.status == 200, r)
+    finally:
+        stop_nginx(proc)
+
+
+def _listening(port):
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def t_log(p):
     log = p.log()
     leaked = [s[:12] for s in secrets if s and s in log]
@@ -732,6 +830,7 @@ def main():
         ("account delete", lambda: t_delete_account(proxy)),
         ("strict query strings", lambda: t_queries(proxy)),
         ("closed registration", lambda: t_closed_registration(proxy)),
+        ("nginx", lambda: t_nginx(proxy)),
         ("log", lambda: t_log(proxy)),
     ]
     only = os.environ.get("HTTP_TESTS")
