@@ -16,6 +16,7 @@ start_packages=(
 test_packages=(
     postgresql-contrib    # sql/08_tokens.sql checks the HMAC against pgcrypto's
     openssl               # test/tools/ed25519-sign: login signatures in the regress tests
+    python3-nacl          # test/http/test_accounts.py (49-accounts): Ed25519 login signatures
     iproute2              # test/hostile/lifecycle.py: ss shows the pool's keepalive timers
     nginx                 # test/suites/41-smuggling.sh, 47-slowloris.sh: the shipped front (deploy/nginx/)
     clang libclang-rt-14-dev   # test/suites/46-fuzz.sh, 48-http-asan.sh: libFuzzer, ASan, UBSan
