@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -49,6 +50,16 @@ std::string kdf_preset()
     if (k != "interactive" && k != "moderate" && k != "sensitive")
         throw UsageError{"CREDSYNC_KDF must be interactive, moderate or sensitive"};
     return k;
+}
+
+// A zone as the protocol allows it: 1 to 64 characters of [A-Za-z0-9_.-].
+void check_zone(const std::optional<std::string> &zone)
+{
+    if (!zone) return;
+    bool ok = !zone->empty() && zone->size() <= 64;
+    for (char c : *zone)
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+    if (!ok) throw UsageError{"a zone is 1 to 64 characters of A-Z a-z 0-9 _ . -"};
 }
 
 void need_positional(const Args &a, size_t n, const char *what)
@@ -201,6 +212,9 @@ int run(const Args &a)
     if (c == "add") need_positional(a, 1, "TITLE");
     if (c == "show" || c == "edit" || c == "rm") need_positional(a, 1, "ID or TITLE");
     if (c == "list" || c == "status" || c == "logout" || c == "passwd" || c == "attach") need_positional(a, 0, "no arguments");
+    check_zone(a.get("--zone"));
+    if (c == "add" && a.positional[0].empty()) throw UsageError{"an entry needs a title"};
+    if (c == "edit" && a.get("--title") && a.get("--title")->empty()) throw UsageError{"an entry needs a title"};
     if (c == "devices" && !(a.positional.empty() || (a.positional.size() == 2 && a.positional[0] == "revoke")))
         throw UsageError{"'devices' takes nothing, or 'revoke ID'"};
 
@@ -208,6 +222,7 @@ int run(const Args &a)
 
     if (c == "signup") {
         std::string pw = account_password(a, "Password for the new account: ", true);
+        if (pw.empty()) throw UsageError{"the account password is empty"};
         v.signup(a.positional[0], pw, label(a), kdf_preset());
         std::cout << "signed up as " << a.positional[0] << "\n";
         return 0;

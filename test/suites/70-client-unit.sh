@@ -51,6 +51,9 @@ usage 2 "--password-stdin and --generate together: exit 2" add T --password-stdi
 usage 2 "edit with nothing to change (not a terminal): exit 2" edit T
 usage 2 "a global option without its value: exit 2" list --home
 usage 2 "devices with a stray argument: exit 2" devices frob
+usage 2 "a zone outside [A-Za-z0-9_.-]: exit 2" add T --zone "a/b"
+usage 2 "an empty title: exit 2" add ""
+CREDSYNC_PASSWORD= usage 2 "signup with an empty password: exit 2" signup alice
 usage 1 "list before any login: exit 1, one line" list
 usage 1 "sync before any login: exit 1, one line" sync
 CREDSYNC_PASSWORD=pw usage 1 "login to a server that is not there: exit 1, one line" login alice
