@@ -167,6 +167,7 @@ int cmd_sync(Vault &v, const Args &a)
                         {"reuploaded", r.reuploaded},
                         {"resyncs", r.resyncs},
                         {"rejected", r.rejected},
+                        {"too_large", r.too_large},
                         {"zones", zones},
                         {"warnings", r.warnings}});
         } else {
@@ -175,6 +176,13 @@ int cmd_sync(Vault &v, const Args &a)
             if (r.zones.empty()) line += " no zones";
             for (auto &z : r.zones) line += " " + z.first + "@" + std::to_string(z.second);
             std::cout << line << std::endl;
+        }
+        if (!r.too_large.empty()) {
+            std::string ids;
+            for (auto &id : r.too_large) ids += " " + id;
+            std::fprintf(stderr, "credsync: %zu entries are larger than the server accepts and stay unsynced (shorten "
+                                 "their notes):%s\n", r.too_large.size(), ids.c_str());
+            status = 1;
         }
         if (r.tampered > 0 || r.rejected > 0) {
             std::fprintf(stderr,

@@ -130,7 +130,8 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
                     continue;
                 }
                 if (p == Push::pushed &&
-                    (store_.pending(zone) > 0 || !z.server_gencount || *z.server_gencount != z.cursor))
+                    (store_.pending(zone) > static_cast<int64_t>(too_large_.size()) || !z.server_gencount ||
+                     *z.server_gencount != z.cursor))
                     continue;  // pull back what others wrote meanwhile, push what is left
             }
             json st = api_.zone_state(zone);
@@ -191,11 +192,15 @@ SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
         if (s == 413) store_.set_meta("limits", std::nullopt);  // read the server's limits again next time
         if (s == 413 && records.size() > 1) {
             limits_.batch_records = std::max<int>(1, static_cast<int>(records.size()) / 2);
-            return Flush::conflict;
+            return Flush::retry;
         }
-        if (s == 413)
-            throw Error(Error::Kind::server, "entry " + short_id(records[0].value("item", "")) +
-                                                 " is larger than the server accepts; shorten its notes");
+        if (s == 413) {
+            // This one entry is too large for the server: leave it pending,
+            // push the others, and say so at the end (SyncStats::too_large).
+            too_large_.insert(records[0].value("item", ""));
+            stats.too_large.push_back(records[0].value("item", ""));
+            return Flush::retry;
+        }
         throw;
     }
     failpoint("push-answered");
@@ -246,10 +251,12 @@ SyncEngine::Push SyncEngine::push_pending(ZoneRow &z, SyncStats &stats)
     for (;;) {
         {
             Txn t(store_.db());
-            auto rows = store_.dirty_items(z.zone, limits_.batch_records);
+            auto rows = store_.dirty_items(z.zone, limits_.batch_records + static_cast<int>(too_large_.size()));
             json records = json::array();
             size_t bytes = 64;
             for (auto &row : rows) {
+                if (too_large_.count(row.item)) continue;
+                if (static_cast<int>(records.size()) >= limits_.batch_records) break;
                 bool server_has_live = row.base_blob || row.base_bad;
                 if (!row.cur_blob && !server_has_live) {
                     // Deleted here, and the server holds no live version: nothing to send.
@@ -278,6 +285,7 @@ SyncEngine::Push SyncEngine::push_pending(ZoneRow &z, SyncStats &stats)
         }
         Flush f = flush_outbox(z, stats);
         if (f == Flush::conflict) return Push::conflict;
+        if (f == Flush::retry) continue;  // the same pending entries, in smaller batches or without one
         pushed = true;
     }
 }

@@ -9,6 +9,7 @@
 #include "store.h"
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct SyncStats {
     int64_t reuploaded = 0;  // entries the server lacked or held older, sent again
     int64_t resyncs = 0;     // full resyncs done
     int64_t rejected = 0;    // entries whose server version is still one that failed authentication
+    std::vector<std::string> too_large;  // entries the server refused as too large (413): still pending
     std::vector<ZoneSummary> zones;
 };
 
@@ -69,17 +71,18 @@ private:
         bool deleted = false;
         std::optional<Bytes> blob;
     };
-    enum class Flush { empty, done, conflict };
+    enum class Flush { empty, done, conflict, retry };  // retry: a smaller batch, or without a too-large entry
     Flush flush_outbox(ZoneRow &z, SyncStats &stats);
     bool pull_incremental(ZoneRow &z, SyncStats &stats);  // false: a full resync is owed (z.resync set)
     void full_resync(ZoneRow &z, Mode mode, SyncStats &stats);
-    enum class Push { nothing, pushed, conflict };
+    enum class Push { nothing, pushed, conflict, retry };
     Push push_pending(ZoneRow &z, SyncStats &stats);
     void apply_remote(std::optional<ItemRow> existing, const std::string &zone, const Remote &r, Mode mode,
                       SyncStats &stats);
     void warn(const std::string &msg);
     static Mode mode_of(const std::string &reason);
 
+    std::set<std::string> too_large_;  // items refused with 413 in this sync: not sent again
     Store &store_;
     Api &api_;
     Keyring &keys_;

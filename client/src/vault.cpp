@@ -656,6 +656,7 @@ SyncResult Vault::sync(const SyncOptions &options)
     result.reuploaded = stats.reuploaded;
     result.resyncs = stats.resyncs;
     result.rejected = stats.rejected;
+    result.too_large = stats.too_large;
     for (auto &z : stats.zones) result.zones.emplace_back(z.zone, z.gencount);
     return result;
 }

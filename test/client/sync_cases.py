@@ -260,7 +260,62 @@ def t_example():
           len(e) == 1 and e[0]["password"] == "a new password" and len(e[0]["history"]) == 1, e)
 
 
-for name, fn in [("example", t_example), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
+def t_too_large():
+    a, b = account(2, "large")
+    small1 = a.add("small one", "s1")
+    big = a.add("big one", "b1", notes="n" * 70000)  # pads to 128 KiB, over the suite's 64 kB max_blob_bytes
+    small2 = a.add("small two", "s2")
+    r = a.run("sync")
+    check("too large: the sync fails (exit 1) and names the entry the server refuses",
+          r.rc == 1 and "larger than the server accepts" in r.err and big in r.err, r)
+    synced(b)
+    st = b.state()
+    check("too large: the other entries were pushed all the same", small1 in st and small2 in st and big not in st, list(st))
+    a.edit(big, notes="short now")
+    synced(a, b)
+    check("too large: once shortened it syncs", b.json("show", big)["notes"] == "short now")
+    r = a.run("add", "huge", "--notes", "x" * 70000)
+    check("too large: once the server's limits are known, add refuses an entry that cannot sync",
+          r.rc == 1 and "too large" in r.err, r)
+
+
+def t_https():
+    import shutil
+    work = os.path.join(stack.work, "tls")
+    os.makedirs(work, exist_ok=True)
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    if not shutil.which("openssl"):
+        tap.skip("https", "no openssl command")
+        return
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    tls = Stack(stack.dir, work, proxy_flags=["--tls-cert", cert, "--tls-key", key])
+    tls._accounts = False
+    # The proxy's health probe is plain HTTP: start it by hand and wait for the port.
+    import socket
+    log = open(os.path.join(work, "proxy.log"), "ab")
+    conninfo = f"host={stack.dir}/sock port={stack.pg_port} user=credsync_proxy dbname=credsync"
+    from harness import PROXY
+    p = subprocess.Popen([PROXY, "--db", conninfo, "--listen", f"127.0.0.1:{tls.proxy_port}", "--tls-cert", cert,
+                          "--tls-key", key], stdout=log, stderr=log)
+    try:
+        ok = wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", tls.proxy_port)) == 0, timeout=10)
+        check("https: the proxy serves TLS", ok)
+        a, = account(1, "tls")
+        a.add("over tls", "tls-pw")
+        url = f"https://127.0.0.1:{tls.proxy_port}"
+        r = a.run("--server", url, "sync")
+        check("https: a certificate the system does not trust is refused (exit 1, says so)",
+              r.rc == 1 and "not trusted" in r.err, r)
+        r = a.run("--server", url, "sync", env={"CREDSYNC_CA_FILE": cert})
+        check("https: with CREDSYNC_CA_FILE naming its CA, the sync goes over TLS", r.rc == 0, r)
+        check("https: the entry reached the server", len(stack.live_items(a.user).get("default", {})) == 1)
+    finally:
+        p.terminate()
+        p.wait()
+
+
+for name, fn in [("example", t_example), ("too large", t_too_large), ("https", t_https), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
                  ("digest", t_digest_tamper), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
     tap.run(name, fn)

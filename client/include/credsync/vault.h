@@ -75,6 +75,7 @@ struct SyncResult {
     int64_t reuploaded = 0;   // entries the server lacked or held older, sent again
     int64_t resyncs = 0;      // full resyncs done
     int64_t rejected = 0;     // entries whose server version still fails authentication
+    std::vector<std::string> too_large;  // entries the server refuses as too large: still pending
     std::vector<std::pair<std::string, int64_t>> zones;  // zone, gencount when verified
     std::vector<std::string> warnings;
 };
