@@ -21,6 +21,7 @@ test_packages=(
     nginx                 # test/suites/41-smuggling.sh, 47-slowloris.sh: the shipped front (deploy/nginx/)
     clang libclang-rt-14-dev   # test/suites/46-fuzz.sh, 48-http-asan.sh: libFuzzer, ASan, UBSan
     debhelper dpkg-dev lintian systemd python3-jsonschema python3-yaml python3-cryptography  # tests only (issue 14): 80-packages (make deb, lintian, systemd-analyze), 81-openapi (schemas, Ed25519)
+    liblz4-dev libzstd-dev libcurl4-openssl-dev libkrb5-dev   # tests only (issue 13): 90-citus builds Citus 13.2.2 from ../shared/vendor (test/lib/citus.sh)
 )
 packages=("${start_packages[@]}")
 if [ "${1:-test}" != start ]; then
