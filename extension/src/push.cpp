@@ -403,7 +403,7 @@ PushResult execute_push(PushRequest &request)
 
     spi_connect();
     PushTables t;
-    open_push_tables(&t);
+    open_push_tables(&t, request.user_id);
     lock_or_create_zone(t, request);
     if (request.has_op_id) {
         Datum op_key[3] = {PointerGetDatum(request.user_id), PointerGetDatum(request.zone),

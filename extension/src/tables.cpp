@@ -1,5 +1,7 @@
 #include "tables.h"
 
+#include "citus_shards.h"
+
 extern "C" {
 #include "access/relscan.h"
 #include "access/skey.h"
@@ -19,17 +21,16 @@ namespace credsync {
 
 static void equality_keys(Relation index, ScanKey keys);
 
-// The table and its primary key, opened with `lock`; the key's probe is not
-// started yet.
-static void open_keyed(Table &table, Oid schema, const char *name, LOCKMODE lock)
+// The table (or, on Citus, its shard) and its primary key, opened with
+// `lock`; the key's probe is not started yet.
+static void open_keyed(Table &table, Oid relid, const char *name, LOCKMODE lock)
 {
-    Oid relid = get_relname_relid(name, schema);
     if (!OidIsValid(relid))
         elog(ERROR, "credsync: table credsync.%s is missing", name);
     table.rel = table_open(relid, lock);
     Oid key = RelationGetPrimaryKeyIndex(table.rel);
     if (!OidIsValid(key))
-        elog(ERROR, "credsync: table credsync.%s has no primary key", name);
+        elog(ERROR, "credsync: table %s has no primary key", RelationGetRelationName(table.rel));
     table.key = index_open(key, lock);
     equality_keys(table.key, table.keys);
     table.nkeys = IndexRelationGetNumberOfKeyAttributes(table.key);
@@ -60,16 +61,23 @@ static RangeTblEntry *range_entry(const Table &table)
     return rte;
 }
 
-void open_push_tables(PushTables *t)
+void open_push_tables(PushTables *t, text *user_id)
 {
-    Oid schema = get_namespace_oid("credsync", false);
+    // On Citus the user's shards (citus_shards.h): the tables of these
+    // names are empty shells there.
+    Oid relids[kShardTables];
+    if (!citus_user_shards(user_id, relids)) {
+        Oid schema = get_namespace_oid("credsync", false);
+        for (int i = 0; i < kShardTables; i++)
+            relids[i] = get_relname_relid(kShardTableNames[i], schema);
+    }
     t->estate = CreateExecutorState();
     t->estate->es_output_cid = GetCurrentCommandId(true);
     t->estate->es_snapshot = GetActiveSnapshot();
-    open_keyed(t->zones, schema, "zones", RowExclusiveLock);
-    open_keyed(t->records, schema, "records", RowExclusiveLock);
-    open_keyed(t->ops, schema, "ops", RowExclusiveLock);
-    open_keyed(t->quotas, schema, "quotas", AccessShareLock);
+    open_keyed(t->zones, relids[0], kShardTableNames[0], RowExclusiveLock);
+    open_keyed(t->records, relids[1], kShardTableNames[1], RowExclusiveLock);
+    open_keyed(t->ops, relids[2], kShardTableNames[2], RowExclusiveLock);
+    open_keyed(t->quotas, relids[3], kShardTableNames[3], AccessShareLock);
     // A range table only so that a constraint violation can be reported the
     // usual way (the executor looks the relation up by range table index).
     ExecInitRangeTable(t->estate, list_make3(range_entry(t->zones), range_entry(t->records), range_entry(t->ops)));

@@ -50,8 +50,9 @@ struct PushTables {
 
 // Opens credsync.zones, records and ops for writing (RowExclusiveLock, kept
 // to the end of the transaction, as for any INSERT or UPDATE) and quotas for
-// reading.
-void open_push_tables(PushTables *t);
+// reading; on Citus, their shards that hold `user_id`'s rows
+// (citus_shards.h). SPI must be connected.
+void open_push_tables(PushTables *t, text *user_id);
 void close_push_tables(PushTables *t);
 
 // The 0-based position of a column in the table's rows; an ERROR if the

@@ -68,7 +68,10 @@ public:
                 ps.push_back({r.blob, true});
                 ps.push_back({item});
             } else {
-                sql = "SELECT $3::uuid, credsync.sync_delete($1, $2, $3::uuid, $4::bigint, $5::uuid)";
+                // The function in FROM: the form Citus delegates to the user's
+                // worker (a function beside another select-list entry runs on
+                // the coordinator, where a push is refused; docs/scaling.md).
+                sql = "SELECT $3::uuid, g FROM credsync.sync_delete($1, $2, $3::uuid, $4::bigint, $5::uuid) AS g";
                 ps.push_back({item});
             }
             ps.push_back({im});

@@ -35,7 +35,7 @@ q "SELECT * FROM credsync.account_create('priv-acct', '\\x$(printf '55%.0s' {1..
     { not_ok "create an account"; exit 1; }
 
 APP_FUNCS="account_create account_delete account_set_login device_list device_revoke login login_challenge notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zones token_identity token_user token_user_hash zone_delete"
-ADMIN_FUNCS="compact compact_batched drop_user grant_app grant_proxy issue_token revoke_token set_quota token_list token_revoke_all verify_zone"
+ADMIN_FUNCS="compact compact_batched distribute drop_user grant_app grant_proxy issue_token revoke_token set_quota token_list token_revoke_all verify_zone"
 expected_all=$(tr ' ' '\n' <<<"$APP_FUNCS $ADMIN_FUNCS" | sort | tr '\n' ' ')
 funcs=$(q "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'credsync'::regnamespace")
 extra=$(comm -13 <(tr ' ' '\n' <<<"$expected_all" | grep . ) <(tr ' ' '\n' <<<"$funcs" | grep .) | tr '\n' ' ')
@@ -125,6 +125,7 @@ ADMIN_CALLS=(
     "SELECT credsync.grant_proxy('cs_nogrant')"
     "SELECT * FROM credsync.token_list('priv-u')"
     "SELECT credsync.token_revoke_all('priv-nobody')"
+    "SELECT * FROM credsync.distribute()"
 )
 ISSUE="SELECT credsync.issue_token('priv-u')"
 calls() {  # calls ROLE SQL...: the distinct outcomes of running each SQL as ROLE
