@@ -147,7 +147,7 @@ quote() { local a out=; for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then out+=
     fi
     echo '```'
     echo
-    echo "## What the checker checks (PROTOCOL.md guarantees)"
+    echo "## What the checker checks (the guarantees of protocol.md)"
     echo
     cat test/stress/CHECKS.md
     echo
