@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS zones (
     server_gencount INTEGER,
     outbox_op       TEXT NOT NULL DEFAULT '',
     outbox_body     TEXT NOT NULL DEFAULT '',
-    verified        INTEGER NOT NULL DEFAULT 0
+    verified        INTEGER NOT NULL DEFAULT 0  -- the cursor at the last digest match
 );
 CREATE TABLE IF NOT EXISTS items (
     zone      TEXT NOT NULL,
@@ -163,7 +163,7 @@ std::optional<ZoneRow> Store::zone(const std::string &zone)
     if (!s.is_null(3)) z.server_gencount = s.int64(3);
     z.outbox_op = s.text(4);
     z.outbox_body = s.text(5);
-    z.verified = s.int64(6) != 0;
+    z.verified_cursor = s.int64(6);
     return z;
 }
 
@@ -188,7 +188,7 @@ void Store::put(const ZoneRow &z)
         s.bind(4, *z.server_gencount);
     else
         s.bind_null(4);
-    s.bind(5, z.outbox_op).bind(6, z.outbox_body).bind(7, int64_t(z.verified)).run();
+    s.bind(5, z.outbox_op).bind(6, z.outbox_body).bind(7, z.verified_cursor).run();
 }
 
 std::vector<std::string> Store::zone_names()

@@ -41,7 +41,7 @@ struct ZoneRow {
     std::optional<int64_t> server_gencount;
     std::string outbox_op;                // "" when empty
     std::string outbox_body;              // the exact JSON request body
-    bool verified = false;                // the last sync ended with the digest checked
+    int64_t verified_cursor = 0;          // the cursor at which the mirror last matched the server's digest (0: never)
 };
 
 class Store {

@@ -150,7 +150,7 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
                 t.commit();
                 continue;
             }
-            z.verified = true;
+            z.verified_cursor = z.cursor;
             z.server_gencount = g;
             {
                 Txn t(store_.db());
@@ -238,9 +238,9 @@ SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
     }
     z.outbox_op.clear();
     z.outbox_body.clear();
-    z.verified = false;
     store_.put(z);
     t.commit();
+    failpoint("push-recorded");
     stats.pushed += static_cast<int64_t>(records.size());
     return Flush::done;
 }
@@ -331,7 +331,6 @@ bool SyncEngine::pull_incremental(ZoneRow &z, SyncStats &stats)
         }
         z.cursor = next;
         z.server_gencount = get_int(page, "gencount");
-        z.verified = false;
         store_.put(z);
         t.commit();
         failpoint("pull-page");
@@ -443,8 +442,15 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
             continue;
         }
         // What was live on the server at base_gen is gone. Lost (a restore, a
-        // reset) or deleted (its tombstone not listed or compacted)?
-        bool lost = effective == Mode::ahead || row.base_gen > old_cursor;
+        // reset) or deleted (its tombstone not listed or compacted)? Lost when
+        // the server is known to have gone back (410 ahead, a changed history),
+        // when its digest disagreed with a mirror that matched it before (in
+        // a world without restores the digest always matches), or when the
+        // version we hold came after the last point where the mirror was
+        // verified (an acknowledged push or pull the server may have lost).
+        // Re-uploading what was in fact deleted brings an entry back, which
+        // its deleter deletes again; deleting what was lost would lose it.
+        bool lost = effective == Mode::ahead || effective == Mode::digest || row.base_gen > z.verified_cursor;
         row.base_gen = 0;
         row.base_blob.reset();
         row.base_bad = false;
@@ -466,8 +472,11 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
     }
     z.cursor = gencount;
     z.server_gencount = gencount;
+    // Gencounts from before a server went back name other records now: no
+    // earlier verification vouches for anything until the next one.
+    if (effective == Mode::ahead || effective == Mode::digest) z.verified_cursor = 0;
+    z.verified_cursor = std::min(z.verified_cursor, gencount);
     z.resync.clear();
-    z.verified = false;
     store_.put(z);
     t.commit();
 }

@@ -105,6 +105,41 @@ def scenario(label, user, push_past):
     check(f"{label}: the entry deleted after the dump stays deleted", all(deleted not in d.state() for d in (a, b, c)))
 
 
+def unverified_push():
+    """A device's push is acknowledged, then the device dies before the
+    digest check that would have verified it. The server is restored to
+    before that push; another device writes there and rewrites its own
+    records above the device's cursor, so that nothing at or below it looks
+    different. The device's next sync pulls without a 410; only the digest
+    disagrees. Its acknowledged entry must come back, not be taken for
+    deleted."""
+    user = "seed-unverified"
+    dump = os.path.join(stack.work, f"{user}.dump")
+    d, e = Device(stack, f"{user}-d", user), Device(stack, f"{user}-e", user)
+    d.join()
+    e.join(d)
+    d.add("d-before", "d-before-pw")
+    sync_ok(d), sync_ok(e)
+    stack.dump(dump)
+    x = d.add("d-unverified", "d-unverified-pw")
+    r = d.run("sync", env={"CREDSYNC_FAILPOINT": "push-recorded"})
+    st = d.json("status")["zones"][0]
+    check("unverified push: acknowledged, then the device died before verifying",
+          r.rc != 0 and st["pending"] == 0 and x in stack.live_items(user)["default"], (r, st))
+    stack.restore(dump)
+    y = e.add("e-after-restore", "e-1")
+    sync_ok(e)
+    e.edit(y, password="e-2")       # y moves above d's cursor: nothing at or below it differs
+    sync_ok(e)
+    r = sync_ok(d)
+    check("unverified push: the digest check catches what no 410 says", "digest" in r.err, r)
+    sync_ok(e)
+    check("unverified push: the device's acknowledged entry is back on the server and on the other device",
+          x in stack.live_items(user)["default"] and x in e.state() and e.json("show", x)["password"] == "d-unverified-pw")
+    check("unverified push: both devices are equal", d.state() == e.state())
+
+
+tap.run("unverified push", unverified_push)
 tap.run("410 ahead", scenario, "restore behind cursors (410 ahead)", "seed-ahead", False)
 tap.run("digest", scenario, "restore then written past cursors (digest)", "seed-past", True)
 stack.stop_proxy()

@@ -13,6 +13,9 @@ source test/lib/http_stack.sh
 make -s -C client >/dev/null || { echo "cannot build client/credsync"; exit 1; }
 [ -x proxy/credsync-proxy ] || make -s -C proxy >/dev/null || { echo "cannot build the proxy"; exit 1; }
 http_stack_setup client-stress
+# A copy of the command: a rebuild of client/ during the long run must not
+# swap the binary under it.
+cp client/credsync "$work/credsync" && export CREDSYNC_CLIENT_BIN=$work/credsync
 first=${CLIENT_STRESS_FIRST_SEED:-1}
 export CREDSYNC_CLIENT_MODEL_SEEDS="$(seq -s ' ' "$first" $((first + ${CLIENT_STRESS_SEEDS:-50} - 1)))"
 export CREDSYNC_CLIENT_MODEL_STEPS=${CLIENT_STRESS_STEPS:-400}
