@@ -221,9 +221,12 @@ private:
         code = state ? state : "";
         message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
         while (!message.empty() && message.back() == '\n') message.pop_back();
-        // Lost connection, server shutting down or crashed, or in recovery.
+        // Lost connection, server shutting down or crashed, or in recovery;
+        // or a serialization failure, which the proxy also answers as
+        // "retry shortly" (on Citus: the user's shards moved while the call
+        // was routed, docs/scaling.md). Each is retried with its op id.
         if (PQstatus(conn_) != CONNECTION_OK || code.empty() || code.compare(0, 2, "08") == 0 ||
-            code.compare(0, 2, "57") == 0) {
+            code.compare(0, 2, "57") == 0 || code == "40001") {
             outcome = Outcome::ConnError;
             if (r) PQclear(r);
             return nullptr;

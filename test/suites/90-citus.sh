@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# credsync on Citus (issue 13, docs/scaling.md): a coordinator and two
+# workers on throwaway clusters, Citus 13.2.2 built from ../shared/vendor
+# once per machine (test/lib/citus.sh).
+#   1. distribute() refuses without Citus, with a clear error;
+#   2. a single-node credsync database with data becomes a Citus one:
+#      CREATE EXTENSION citus, citus_add_node, SELECT credsync.distribute();
+#      every zone's gencount, digest and records are what they were, and its
+#      gencounts go on from there; a second distribute() changes nothing;
+#   3. every push lands in the user's shard on the user's worker, never in
+#      a shell table; token_user / token_identity for users of both workers;
+#      a push the coordinator cannot delegate is refused, not misplaced;
+#   4. the consistency checker through the coordinator, plain and with a
+#      kill -9 of a worker's postmaster: lost 0, duplicated 0, violations 0;
+#   5. a restart of all nodes keeps every zone;
+#   6. a third worker and citus_rebalance_start() while the checker writes.
+set -u
+cd "$CREDSYNC_ROOT"
+source test/lib/cluster.sh
+source test/lib/tap.sh
+source test/lib/citus.sh
+source test/stress/lib.sh
+
+citus_ensure || { not_ok "Citus $CITUS_VERSION installed (test/lib/citus.sh)"; exit 1; }
+build_checker || { not_ok "build test/stress/checker"; exit 1; }
+base=$(pg_owned_tmpdir citus)
+work=$(mktemp -d "${TMPDIR:-/tmp}/credsync-citus.XXXXXX")
+nodes=(coord w1 w2 w3)
+cleanup() {
+    for n in "${nodes[@]}"; do [ -d "$base/$n" ] && cluster_stop "$base/$n"; done
+    rm -rf "$base" "$work"
+}
+trap cleanup EXIT
+for n in "${nodes[@]}"; do
+    citus_cluster_new "$base/$n" >/dev/null && cluster_start "$base/$n" ||
+        { not_ok "start Citus node $n"; tail -5 "$base/$n/data/server.log"; exit 1; }
+done
+C=$(cluster_conninfo "$base/coord")
+q() { psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$C" -c "$1"; }
+qn() { psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$(cluster_conninfo "$base/$1")" -c "$2"; }
+port() { cluster_port "$base/$1"; }
+
+# Every zone as the database holds it: gencount, digest, items and a hash of
+# its records (item, gencount, deleted, blob), one line per zone.
+snapshot() {
+    q "SELECT z.user_id || ' ' || z.zone || ' ' || z.gencount || ' ' || encode(z.digest, 'hex') || ' ' || z.items || ' ' ||
+              (SELECT md5(coalesce(string_agg(r.item || ':' || r.gencount || ':' || r.deleted || ':' || coalesce(encode(r.blob, 'hex'), '-'),
+                                              ',' ORDER BY r.gencount), ''))
+                 FROM credsync.records r WHERE r.user_id = z.user_id AND r.zone = z.zone)
+         FROM credsync.zones z ORDER BY z.user_id, z.zone"
+}
+
+# 1. without Citus
+q "CREATE DATABASE nocitus"
+err=$(psql -X -A -t -q -d "$(cluster_conninfo "$base/coord" nocitus)" -c "CREATE EXTENSION credsync" \
+      -c "SELECT * FROM credsync.distribute()" 2>&1)
+check "distribute() without Citus: a clear error (feature_not_supported, says Citus is needed)" \
+    grep -q "credsync.distribute() needs Citus: the citus extension is not created in this database" <<<"$err"
+
+# 2. a single node with data, then distributed
+q "CREATE EXTENSION credsync" || { not_ok "CREATE EXTENSION credsync"; exit 1; }
+"$CHECKER" --conninfo "$C" --users 6 --zones 3 --writers 4 --readers 1 --writes 1500 --seconds 60 --prefix single \
+    --seed "$RANDOM" >"$work/single.out" 2>&1
+expect_eq "single node before Citus: checker lost/duplicated/violations" "0 0 0" \
+    "$(figure lost "$work/single.out") $(figure duplicated "$work/single.out") $(figure violations "$work/single.out")"
+token_before=$(q "SELECT credsync.issue_token('single-tok')")
+snapshot >"$work/before"
+for n in coord w1 w2; do qn "$n" "CREATE EXTENSION citus" || { not_ok "CREATE EXTENSION citus on $n"; exit 1; }; done
+q "SELECT citus_set_coordinator_host('127.0.0.1', $(port coord))" >/dev/null &&
+    q "SELECT citus_add_node('127.0.0.1', $(port w1))" >/dev/null &&
+    q "SELECT citus_add_node('127.0.0.1', $(port w2))" >/dev/null || { not_ok "add the workers"; exit 1; }
+q "SELECT * FROM credsync.distribute()" >"$work/distribute.out" 2>&1
+check "distribute() on the coordinator" [ "$(wc -l <"$work/distribute.out")" -ge 30 ]
+expect_eq "distribute(): zones, records, ops, quotas, accounts, ... hash-distributed and colocated; tokens, install_secret reference tables" \
+    "accounts:h deleted_users:h install_secret:n login_challenges:h login_failures:h ops:h quotas:h records:h tokens:n zones:h colocations=1" \
+    "$(q "SELECT string_agg(c.relname || ':' || p.partmethod::text, ' ' ORDER BY c.relname) ||
+              ' colocations=' || count(DISTINCT p.colocationid) FILTER (WHERE p.partmethod = 'h')
+         FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
+        WHERE c.relnamespace = 'credsync'::regnamespace")"
+expect_eq "distribute(): every function taking the user first is delegated by it" "23" \
+    "$(q "SELECT count(*) FROM pg_dist_object WHERE classid = 'pg_proc'::regclass AND distribution_argument_index = 0
+            AND objid::regproc::text LIKE 'credsync.%'")"
+snapshot >"$work/after"
+check "moved to the workers: every zone's gencount, digest, items and records are what they were ($(wc -l <"$work/before") zones)" \
+    cmp -s "$work/before" "$work/after"
+# truncate_local_data_after_distributing_table: the shells are empty files.
+expect_eq "moved to the workers: the coordinator keeps no copy of the rows (its zones, records and tokens files are empty)" "0" \
+    "$(q "SELECT pg_relation_size('credsync.zones') + pg_relation_size('credsync.records') + pg_relation_size('credsync.tokens')")"
+expect_eq "moved to the workers: a token issued before still names its user" "single-tok" \
+    "$(q "SELECT credsync.token_user('$token_before')")"
+q "SELECT * FROM credsync.distribute()" >"$work/distribute2.out" 2>&1
+snapshot >"$work/after2"
+check "distribute() a second time: no error, nothing changes" cmp -s "$work/before" "$work/after2"
+
+# 3. pushes land in the user's shard, on its worker
+u1=$(q "SELECT u FROM generate_series(1, 200) g, LATERAL (SELECT 'cit-' || g AS u) x
+        WHERE (SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('credsync.zones', u)) = $(port w1) LIMIT 1")
+u2=$(q "SELECT u FROM generate_series(1, 200) g, LATERAL (SELECT 'cit-' || g AS u) x
+        WHERE (SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('credsync.zones', u)) = $(port w2) LIMIT 1")
+for u in "$u1" "$u2"; do
+    q "SELECT * FROM credsync.sync_push('$u', 'z', '\\x01')" >/dev/null
+    q "SELECT * FROM credsync.sync_push_many('$u', 'z', NULL, ARRAY['\\x02', '\\x03']::bytea[])" >/dev/null
+done
+expect_eq "pushes through the coordinator: gencounts 1..3 for a user on each worker" "3 3" \
+    "$(q "SELECT gencount FROM credsync.sync_state('$u1', 'z')") $(q "SELECT gencount FROM credsync.sync_state('$u2', 'z')")"
+where() {  # the user's rows in the shard on its worker, and in the shells
+    local u=$1 n=$2 shard
+    shard=$(q "SELECT get_shard_id_for_distribution_column('credsync.records', '$u')")
+    echo "shard=$(qn "$n" "SELECT count(*) FROM credsync.records_$shard WHERE user_id = '$u'") shells=$(
+        for m in coord w1 w2; do qn "$m" "SELECT pg_relation_size('credsync.records')"; done | paste -sd' ')"
+}
+expect_eq "a user on worker 1: its 3 records are in its shard there; the shell tables of all nodes stay empty" "shard=3 shells=0 0 0" "$(where "$u1" w1)"
+expect_eq "a user on worker 2: its 3 records are in its shard there; the shell tables of all nodes stay empty" "shard=3 shells=0 0 0" "$(where "$u2" w2)"
+err=$(psql -X -A -t -q -d "$C" -c "BEGIN" -c "SELECT * FROM credsync.sync_push('$u1', 'z', '\\x04')" -c "COMMIT" 2>&1)
+check "a push in an explicit transaction block (not delegated) is refused with a hint, not written on the coordinator" \
+    grep -q "this call was not delegated there" <<<"$err"
+expect_eq "... and changed nothing" "3" "$(q "SELECT gencount FROM credsync.sync_state('$u1', 'z')")"
+t1=$(q "SELECT credsync.issue_token('$u1', 'l1')") t2=$(q "SELECT credsync.issue_token('$u2', 'l2')")
+expect_eq "token_user through the coordinator, users on both workers" "$u1 $u2" \
+    "$(q "SELECT credsync.token_user('$t1')") $(q "SELECT credsync.token_user('$t2')")"
+expect_eq "token_user on each worker (tokens are a reference table)" "$u1 $u2 $u1 $u2" \
+    "$(qn w1 "SELECT credsync.token_user('$t1')") $(qn w1 "SELECT credsync.token_user('$t2')") $(qn w2 "SELECT credsync.token_user('$t1')") $(qn w2 "SELECT credsync.token_user('$t2')")"
+expect_eq "token_identity through the coordinator" "$u2" \
+    "$(q "SELECT user_id FROM credsync.token_identity(sha256('$t2'::bytea))")"
+expect_eq "revoke_token through the coordinator: the token no longer names its user" "t " \
+    "$(q "SELECT credsync.revoke_token('$t1')") $(q "SELECT credsync.token_user('$t1')")"
+
+# 4. the checker through the coordinator, plain and with a worker killed
+common=(--conninfo "$C" --users 8 --zones 3 --seed "$RANDOM")
+report() {
+    local name=$1 out=$2 rc=$3
+    sed -n '/^checker figures/,$p' "$out"
+    grep '^VIOLATION' "$out" | head -5
+    expect_eq "$name: lost, duplicated, violations" "0 0 0" \
+        "$(figure lost "$out") $(figure duplicated "$out") $(figure violations "$out")"
+    expect_eq "$name: checker exit status" 0 "$rc"
+}
+"$CHECKER" "${common[@]}" --prefix plain --writers 4 --readers 2 --writes 2000 --seconds 90 >"$work/plain.out" 2>&1
+report "checker through the coordinator" "$work/plain.out" $?
+fault_run "$work/crash.out" "$base/w1" db-kill9 1 1.0 2.0 -- \
+    "${common[@]}" --prefix crash --writers 4 --readers 2 --writes 2000 --seconds 90
+grep '^# fault\|check:' "$work/crash.out"
+expect_eq "checker through the coordinator: kill -9 of worker 1's postmaster and its restart" 1 "$FAULTS_DONE"
+report "checker through the coordinator under kill -9 of a worker" "$work/crash.out" "$CHECKER_RC"
+
+# 5. a restart of all nodes
+snapshot >"$work/before-restart"
+for n in w1 w2 coord; do db_fast_restart "$base/$n" || not_ok "restart $n"; done
+snapshot >"$work/after-restart"
+check "restart of all nodes: every zone as it was ($(wc -l <"$work/after-restart") zones)" \
+    cmp -s "$work/before-restart" "$work/after-restart"
+q "SELECT * FROM credsync.sync_push('$u1', 'z', '\\x05')" >/dev/null
+expect_eq "restart of all nodes: the zone counts on" "4" "$(q "SELECT gencount FROM credsync.sync_state('$u1', 'z')")"
+
+# Figures for docs/scaling.md, side by side in one run: single-record
+# pushes per second into a plain database (nocitus, on the coordinator's
+# server) and through the coordinator, 1 and 4 clients; the difference in
+# latency at 1 client is the routing cost of a call.
+cat >"$work/push.sql" <<'EOF2'
+\set u random(1, 1000)
+SELECT * FROM credsync.sync_push('bench-:u', 'z', '\x0102030405060708');
+EOF2
+bench() {  # bench DB CLIENTS: "tps latency_ms"
+    "$PG_BINDIR/pgbench" -n -f "$work/push.sql" -c "$2" -j "$2" -T "${CREDSYNC_CITUS_BENCH_SECONDS:-8}" \
+        "$(cluster_conninfo "$base/coord" "$1")" 2>&1 |
+        awk '/^latency average/ { l = $4 } /^tps/ { t = $3 } END { printf "%.0f %.2f", t, l }'
+}
+for c in 1 4; do
+    read -r tp lp <<<"$(bench nocitus "$c")"
+    read -r tc lc <<<"$(bench postgres "$c")"
+    echo "# pushes/s with $c client(s): plain node $tp/s (${lp} ms), through the coordinator $tc/s (${lc} ms)"
+    [ "$c" = 1 ] && echo "# routing cost per call: $(awk -v a="$lc" -v b="$lp" 'BEGIN { printf "%.2f", a - b }') ms"
+done
+
+# 6. a third worker, rebalanced under writes
+qn w3 "CREATE EXTENSION citus" && q "SELECT citus_add_node('127.0.0.1', $(port w3))" >/dev/null ||
+    not_ok "add a third worker"
+stopfile=$work/stop
+"$CHECKER" "${common[@]}" --prefix grow --writers 4 --readers 2 --writes 3000 --seconds 120 \
+    --tolerate-faults --stop-file "$stopfile" >"$work/grow.out" 2>&1 &
+ck=$!
+sleep 2
+q "SELECT citus_rebalance_start()" >/dev/null && q "SELECT citus_rebalance_wait()" >/dev/null
+rebalance_rc=$?
+sleep 2
+touch "$stopfile"
+wait "$ck"
+report "checker through the coordinator while a third worker is added and rebalanced" "$work/grow.out" $?
+# A push routed to a worker just before its shards moved away is refused
+# with 40001 (citus_shards.h); the checker retries it like a lost
+# connection, as the proxy answers 503 for it.
+echo "# pushes retried (40001 or connection errors) while shards moved: $(figure retries "$work/grow.out")"
+expect_eq "rebalance: citus_rebalance_wait() succeeded" 0 "$rebalance_rc"
+on_w3=$(q "SELECT count(*) FROM pg_dist_shard_placement WHERE nodeport = $(port w3)")
+check "rebalance: the third worker holds shards now ($on_w3 placements)" [ "${on_w3:-0}" -gt 0 ]
+exit 0
