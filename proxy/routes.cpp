@@ -54,14 +54,14 @@ Reply Api::handle(const RouteMatch &m, const httplib::Request &req, const std::s
     case RouteId::zone: return zone(user, m.zone);
     case RouteId::push: return push(user, m.zone, req);
     case RouteId::pull: return pull(user, m.zone, req, query);
-    case RouteId::delete_item: return delete_item(user, m.zone, m.item, req, query);
+    case RouteId::delete_item: return delete_item(user, m.zone, m.item, query);
     case RouteId::create_account: return create_account(req.body);
     case RouteId::login_challenge: return login_challenge(req.body);
     case RouteId::login: return login(req.body);
     case RouteId::devices: return devices(user, req);
     case RouteId::revoke_device: return revoke_device(user, m.device);
     case RouteId::set_login: return set_login(user, req);
-    case RouteId::delete_zone: return delete_zone(user, m.zone, req);
+    case RouteId::delete_zone: return delete_zone(user, m.zone);
     case RouteId::delete_account: return delete_account(user, req.body);
     case RouteId::none: break;
     }
@@ -196,8 +196,6 @@ Reply Api::push(const std::string &user, const std::string &zone, const httplib:
         p = parse_push_body(body_text, batch_limit());
     }
     Param op_id = p.op_id ? Param::text(*p.op_id) : Param::null();
-    UserGate::Write write(writes_, user);
-    identity(req);  // an erasure of the user may have revoked the token meanwhile
     auto lease = pool_.acquire();
     if (p.items.empty()) {
         // Nothing to write: answer the zone's current gencount (no zone is created).
@@ -317,15 +315,13 @@ Reply Api::pull(const std::string &user, const std::string &zone, const httplib:
 }
 
 Reply Api::delete_item(const std::string &user, const std::string &zone, const std::string &item,
-                       const httplib::Request &req, const httplib::Params &query)
+                       const httplib::Params &query)
 {
     check_zone(zone);
     if (!is_uuid(item)) throw bad_request("item must be a uuid");
     DeleteParams q = parse_delete_params(query);
     Param if_match = q.if_match ? Param::text(std::to_string(*q.if_match)) : Param::null();
     Param op_id = q.op_id ? Param::text(*q.op_id) : Param::null();
-    UserGate::Write write(writes_, user);
-    identity(req);  // an erasure of the user may have revoked the token meanwhile
     auto lease = pool_.acquire();
     Result r = lease->run(queries::delete_item, {Param::text(user), Param::text(zone),
                                                  Param::text(uuid_lower(item)), if_match, op_id});

@@ -8,7 +8,6 @@
 #include "listener.h"
 #include "pool.h"
 #include "router.h"
-#include "user_gate.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -48,7 +47,7 @@ private:
     Reply pull(const std::string &user, const std::string &zone, const httplib::Request &req,
                const httplib::Params &query);
     Reply delete_item(const std::string &user, const std::string &zone, const std::string &item,
-                      const httplib::Request &req, const httplib::Params &query);
+                      const httplib::Params &query);
 
     // Accounts, login and devices (accounts.cpp; issues 11 and 16).
     Reply create_account(const std::string &body);
@@ -57,18 +56,16 @@ private:
     Reply devices(const std::string &user, const httplib::Request &req);
     Reply revoke_device(const std::string &user, const std::string &device);
     Reply set_login(const std::string &user, const httplib::Request &req);
-    Reply delete_zone(const std::string &user, const std::string &zone, const httplib::Request &req);
+    Reply delete_zone(const std::string &user, const std::string &zone);
     Reply delete_account(const std::string &user, const std::string &body);
     // The token's identity again, for a request already let in by the gate
-    // (normally from the token cache): its device, or, inside a UserGate
-    // write, whether an erasure revoked it meanwhile.
+    // (normally from the token cache): its device.
     Identity identity(const httplib::Request &req);
 
     const Config &cfg_;
     Pool &pool_;
     Listener &listener_;
     TokenAuth &auth_;  // a long-poll re-checks its token before every re-pull
-    UserGate writes_;  // a user's writes vs. the erasure of that user
     // A push over the batch limit is refused while its body is parsed, before
     // it costs memory. The limit is the database's: read by every account
     // request and, at most once a second, when a push goes over it (so that a
