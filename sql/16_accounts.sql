@@ -265,14 +265,28 @@ UPDATE credsync.login_failures SET window_start = now() - interval '10 minutes 1
 SELECT regress_util.fail_login('acct-nobody') AS nobody_again;
 SELECT failures, window_start > now() - interval '1 minute' AS window_restarted FROM credsync.login_failures WHERE name = 'acct-nobody';
 
--- Housekeeping: a challenge hands out and removes expired challenges and
--- counters whose window has passed (at most 100 of each per call).
+-- Housekeeping: a challenge removes its own name's expired challenges and
+-- its counter if the window has passed, no other name's (on Citus a sweep
+-- of all names would be a multi-shard locking query); compact() removes
+-- every name's.
 UPDATE credsync.login_challenges SET expires_at = now() - interval '1 second' WHERE name = 'acct-nobody';
 UPDATE credsync.login_failures SET window_start = now() - interval '11 minutes' WHERE name = 'acct-nobody';
-SELECT count(*) > 0 AS expired_before FROM credsync.login_challenges WHERE expires_at <= now();
+INSERT INTO credsync.login_challenges (name, challenge, expires_at)
+    VALUES ('acct-someone', decode(repeat('5e', 32), 'hex'), now() - interval '1 second');
+INSERT INTO credsync.login_failures (name, failures, window_start) VALUES ('acct-someone', 2, now() - interval '11 minutes');
+SELECT count(*) FILTER (WHERE name = 'acct-nobody') > 0 AS nobody_expired_before,
+       count(*) FILTER (WHERE name = 'acct-someone') AS someone_expired_before
+  FROM credsync.login_challenges WHERE expires_at <= now();
 SELECT length(challenge) FROM credsync.login_challenge('acct-someone');
-SELECT count(*) AS expired_after FROM credsync.login_challenges WHERE expires_at <= now();
-SELECT count(*) AS passed_windows_after FROM credsync.login_failures WHERE name = 'acct-nobody';
+SELECT count(*) FILTER (WHERE name = 'acct-nobody') > 0 AS nobody_expired_kept,
+       count(*) FILTER (WHERE name = 'acct-someone') AS someone_expired_after
+  FROM credsync.login_challenges WHERE expires_at <= now();
+SELECT count(*) AS someone_passed_window_after, (SELECT count(*) FROM credsync.login_failures WHERE name = 'acct-nobody') AS nobody_passed_window_kept
+  FROM credsync.login_failures WHERE name = 'acct-someone';
+SELECT credsync.compact('30 days') AS compact_counts_tombstones_only;
+SELECT count(*) AS expired_after_compact FROM credsync.login_challenges WHERE expires_at <= now();
+SELECT count(*) AS passed_windows_after_compact FROM credsync.login_failures
+ WHERE window_start <= now() - interval '10 minutes';
 
 -- VOLATILE (they write), SECURITY DEFINER, pinned search_path, not for
 -- PUBLIC, app functions.

@@ -3,7 +3,12 @@
 // "Compaction on a schedule", says what each locks and for how long).
 //
 // Both also remove the marks of users deleted more than an hour ago
-// (deleted_users.h), which the return value does not count.
+// (deleted_users.h), expired login challenges and login-failure counters
+// whose window has passed (login_challenge sweeps only its own name's:
+// login.cpp), none of which the return value counts. On Citus, run through
+// the coordinator, every statement is one Citus can distribute: the zone
+// list is a multi-shard read, each zone's compaction one shard's, and the
+// sweeps take two steps (sweep.h).
 //
 // Both walk the zones that have tombstones older than the cutoff through a
 // cursor, in key order, and compact one zone at a time: lock its row, remove
@@ -17,6 +22,7 @@
 #include "errors.h"
 #include "settings.h"
 #include "spi.h"
+#include "sweep.h"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -257,6 +263,7 @@ int64 compact(const Interval *keep)
     close_zones_to_compact(&cursor);
     removed += forget_old_ops(cutoffs);
     (void)forget_old_deleted_users(0);  // not counted: neither tombstones nor op ids
+    (void)sweep_expired_login_rows(0);
     SPI_finish();
     return removed;
 }
@@ -293,6 +300,14 @@ int64 compact_batched(const Interval *keep, int32 batch, Oid procedure)
     for (;;) {
         become_owner(&owner);
         int64 forgotten = forget_old_deleted_users(batch);  // not counted, as in compact()
+        stop_being_owner(&owner);
+        SPI_commit();
+        if (forgotten < batch)
+            break;
+    }
+    for (;;) {
+        become_owner(&owner);
+        int64 forgotten = sweep_expired_login_rows(batch);  // not counted either; both kinds
         stop_being_owner(&owner);
         SPI_commit();
         if (forgotten < batch)

@@ -3,6 +3,7 @@
 #include "deleted_users.h"
 
 #include "spi.h"
+#include "sweep.h"
 
 extern "C" {
 #include "access/xact.h"
@@ -44,16 +45,6 @@ static Statement recently_deleted = {
 
 static Statement delete_mark = {
     "DELETE FROM credsync.deleted_users WHERE user_id OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}, nullptr};
-
-// At most $1 marks (NULL: all), never waiting for a deletion that holds one.
-static Statement delete_old_marks = {
-    "DELETE FROM credsync.deleted_users d USING ("
-    "  SELECT user_id FROM credsync.deleted_users"
-    "   WHERE deleted_at OPERATOR(pg_catalog.<) (pg_catalog.now()"
-    "         OPERATOR(pg_catalog.-) '" CREDSYNC_DELETED_USER_RETENTION "'::pg_catalog.interval)"
-    "   LIMIT $1 FOR UPDATE SKIP LOCKED) old"
-    " WHERE d.user_id OPERATOR(pg_catalog.=) old.user_id",
-    1, {INT8OID}, nullptr};
 
 // The user's zones, as text (NULL: none).
 static Statement zone_names = {
@@ -130,11 +121,7 @@ void forget_user_deleted(text *user_id)
 
 int64 forget_old_deleted_users(int32 limit)
 {
-    if (!have_deleted_users())
-        return 0;
-    Datum values[1] = {Int64GetDatum(limit)};
-    char nulls[1] = {limit > 0 ? ' ' : 'n'};
-    return static_cast<int64>(spi_run(delete_old_marks, values, nulls, false, SPI_OK_DELETE));
+    return sweep_old_deleted_users(limit);  // in two steps, for Citus (sweep.h)
 }
 
 }  // namespace credsync

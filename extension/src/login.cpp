@@ -21,25 +21,30 @@ static Statement store_challenge = {
     " VALUES ($1, $2, pg_catalog.now() OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $3))",
     3, {TEXTOID, BYTEAOID, FLOAT8OID}, nullptr};
 
-// Housekeeping, bounded per call so that a challenge costs the same however
-// many have piled up: expired challenges, and counters whose window has
-// passed (a login would start those again at 0 anyway). Rows another
+// Housekeeping of the name asked for: its expired challenges, and its
+// counter if its window has passed (a login would start it again at 0
+// anyway). Only the name's own rows, so that the statement stays on the
+// name's shard on Citus (a sweep over all names is a multi-shard locking
+// query Citus refuses, also in a delegated call); compact() and
+// compact_batched() sweep every name (login_sweep.h). Rows another
 // transaction holds are skipped, not waited for.
 static Statement forget_expired_challenges = {
     "DELETE FROM credsync.login_challenges c USING ("
     "  SELECT name, challenge FROM credsync.login_challenges"
-    "   WHERE expires_at OPERATOR(pg_catalog.<=) pg_catalog.now() LIMIT 100 FOR UPDATE SKIP LOCKED) old"
-    " WHERE c.name OPERATOR(pg_catalog.=) old.name AND c.challenge OPERATOR(pg_catalog.=) old.challenge",
-    0, {}, nullptr};
+    "   WHERE name OPERATOR(pg_catalog.=) $1 AND expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()"
+    "   FOR UPDATE SKIP LOCKED) old"
+    " WHERE c.name OPERATOR(pg_catalog.=) $1 AND c.name OPERATOR(pg_catalog.=) old.name"
+    "   AND c.challenge OPERATOR(pg_catalog.=) old.challenge",
+    1, {TEXTOID}, nullptr};
 
-static Statement forget_passed_windows = {
+static Statement forget_passed_window = {
     "DELETE FROM credsync.login_failures f USING ("
     "  SELECT name FROM credsync.login_failures"
-    "   WHERE window_start OPERATOR(pg_catalog.<=)"
-    "         (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))"
-    "   LIMIT 100 FOR UPDATE SKIP LOCKED) old"
-    " WHERE f.name OPERATOR(pg_catalog.=) old.name",
-    1, {FLOAT8OID}, nullptr};
+    "   WHERE name OPERATOR(pg_catalog.=) $1 AND window_start OPERATOR(pg_catalog.<=)"
+    "         (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2))"
+    "   FOR UPDATE SKIP LOCKED) old"
+    " WHERE f.name OPERATOR(pg_catalog.=) $1 AND f.name OPERATOR(pg_catalog.=) old.name",
+    2, {TEXTOID, FLOAT8OID}, nullptr};
 
 static Statement account_wrapped_key = {
     "SELECT wrapped_key FROM credsync.accounts WHERE name OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}, nullptr};
@@ -73,9 +78,9 @@ void login_challenge(ReturnSetInfo *rsinfo, text *name)
     bytea *challenge = bytes_as_bytea(random, sizeof random);
 
     spi_connect();
-    spi_run(forget_expired_challenges, nullptr, nullptr, false, SPI_OK_DELETE);
-    Datum window[1] = {Float8GetDatum(kFailureWindowSeconds)};
-    spi_run(forget_passed_windows, window, nullptr, false, SPI_OK_DELETE);
+    Datum sweep[2] = {PointerGetDatum(name), Float8GetDatum(kFailureWindowSeconds)};
+    spi_run(forget_expired_challenges, sweep, nullptr, false, SPI_OK_DELETE);
+    spi_run(forget_passed_window, sweep, nullptr, false, SPI_OK_DELETE);
 
     Datum values[5] = {PointerGetDatum(challenge), 0, Int64GetDatum(kDefaultKdfOps), Int64GetDatum(kDefaultKdfMem),
                        Int32GetDatum(kChallengeSeconds)};

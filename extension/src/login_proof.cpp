@@ -17,28 +17,30 @@ extern "C" {
 namespace credsync {
 
 // Creates the name's counter or locks it; a window that has passed starts
-// again at 0. Returns failures and the seconds left in the window.
+// again at 0. Returns failures and the window's start.
 static Statement lock_counter = {
     "INSERT INTO credsync.login_failures AS f (name, failures, window_start)"
-    " VALUES ($1, 0, pg_catalog.now())"
+    " VALUES ($1, 0, $3)"
     " ON CONFLICT (name) DO UPDATE SET"
     "  failures = CASE WHEN f.window_start OPERATOR(pg_catalog.<=)"
-    "                       (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2))"
+    "                       $2"
     "             THEN 0 ELSE f.failures END,"
     "  window_start = CASE WHEN f.window_start OPERATOR(pg_catalog.<=)"
-    "                       (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2))"
-    "             THEN pg_catalog.now() ELSE f.window_start END"
-    " RETURNING failures, pg_catalog.ceil(pg_catalog.date_part('epoch',"
-    "   window_start OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => $2)"
-    "   OPERATOR(pg_catalog.-) pg_catalog.now()))::pg_catalog.int4",
-    2, {TEXTOID, FLOAT8OID}, nullptr};
+    "                       $2"
+    "             THEN $3 ELSE f.window_start END"
+    // Times come in as arguments, the seconds left are worked out by the
+    // caller: Citus refuses what is not IMMUTABLE (now(), timestamptz minus
+    // interval) in DO UPDATE SET and RETURNING. $3 is what now() would be
+    // (the transaction's start), $2 the window's length before it.
+    " RETURNING failures, window_start",
+    3, {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID}, nullptr};
 
 // A failure: the window starts at the first one.
 static Statement count_failure = {
     "UPDATE credsync.login_failures SET failures = failures OPERATOR(pg_catalog.+) 1,"
-    " window_start = CASE WHEN failures OPERATOR(pg_catalog.=) 0 THEN pg_catalog.now() ELSE window_start END"
+    " window_start = CASE WHEN failures OPERATOR(pg_catalog.=) 0 THEN $2 ELSE window_start END"
     " WHERE name OPERATOR(pg_catalog.=) $1",
-    1, {TEXTOID}, nullptr};
+    2, {TEXTOID, TIMESTAMPTZOID}, nullptr};  // $2: now() (Citus refuses it in CASE)
 
 static Statement clear_counter = {
     "DELETE FROM credsync.login_failures WHERE name OPERATOR(pg_catalog.=) $1", 1, {TEXTOID}, nullptr};
@@ -97,11 +99,16 @@ static uint8_t *proof_message(text *name, bytea *challenge, size_t *len)
 
 ProofOutcome check_login_proof(text *name, bytea *challenge, bytea *signature)
 {
-    Datum counter_args[2] = {PointerGetDatum(name), Float8GetDatum(kFailureWindowSeconds)};
+    TimestampTz now = GetCurrentTransactionStartTimestamp();
+    TimestampTz window = static_cast<TimestampTz>(kFailureWindowSeconds) * USECS_PER_SEC;
+    Datum counter_args[3] = {PointerGetDatum(name), TimestampTzGetDatum(now - window), TimestampTzGetDatum(now)};
     spi_run(lock_counter, counter_args, nullptr, false, SPI_OK_INSERT_RETURNING);
     int32 failures = spi_int32(SPI_tuptable, 0, 1);
-    int32 seconds_left = spi_int32(SPI_tuptable, 0, 2);
+    bool isnull;
+    TimestampTz window_start = DatumGetTimestampTz(spi_value(0, 2, &isnull));
     SPI_freetuptable(SPI_tuptable);
+    TimestampTz left = window_start + window - now;
+    int32 seconds_left = static_cast<int32>((left + USECS_PER_SEC - 1) / USECS_PER_SEC);  // ceil for left > 0
     if (failures >= kMaxFailures) {
         ProofOutcome locked = {Proof::too_many_attempts, Max(seconds_left, 1)};
         return locked;
@@ -132,7 +139,7 @@ ProofOutcome check_login_proof(text *name, bytea *challenge, bytea *signature)
     if (SPI_tuptable)
         SPI_freetuptable(SPI_tuptable);
 
-    Datum who[1] = {PointerGetDatum(name)};
+    Datum who[2] = {PointerGetDatum(name), TimestampTzGetDatum(now)};
     ProofOutcome outcome = {Proof::failed, 0};
     if (challenge_ok && account_found && check == SignatureCheck::valid) {
         spi_run(clear_counter, who, nullptr, false, SPI_OK_DELETE);

@@ -10,6 +10,8 @@
 #   3. every push lands in the user's shard on the user's worker, never in
 #      a shell table; token_user / token_identity for users of both workers;
 #      a push the coordinator cannot delegate is refused, not misplaced;
+#      signup, login and devices for names on both workers; compact() and
+#      compact_batched() through the coordinator on both workers;
 #   4. the consistency checker through the coordinator, plain and with a
 #      kill -9 of a worker's postmaster: lost 0, duplicated 0, violations 0;
 #   5. a restart of all nodes keeps every zone;
@@ -124,6 +126,73 @@ expect_eq "token_identity through the coordinator" "$u2" \
     "$(q "SELECT user_id FROM credsync.token_identity(sha256('$t2'::bytea))")"
 expect_eq "revoke_token through the coordinator: the token no longer names its user" "t " \
     "$(q "SELECT credsync.revoke_token('$t1')") $(q "SELECT credsync.token_user('$t1')")"
+
+# 3b. accounts and devices through the coordinator, for names on both
+# workers: login_challenge and login keep to the name's shard (a sweep of
+# every name's expired challenges was a multi-shard FOR UPDATE Citus
+# refuses; now() in DO UPDATE SET, CASE and RETURNING too).
+on_node() {  # a name whose shard is on the node with port $2, prefix $1
+    q "SELECT u FROM generate_series(1, 300) g, LATERAL (SELECT '$1' || g AS u) x
+        WHERE (SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('credsync.zones', u)) = $2 LIMIT 1"
+}
+seed=c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1
+pub=$(test/tools/ed25519-sign public $seed)
+login_as() {  # login_as NAME: a login with a fresh challenge and a right proof; its result
+    local name=$1 ch msg sig
+    ch=$(q "SELECT encode(challenge, 'hex') FROM credsync.login_challenge('$name')") || return 1
+    msg=$(q "SELECT encode(convert_to(E'credsync login v1\n', 'UTF8') || decode('$ch', 'hex') || convert_to('$name', 'UTF8'), 'hex')")
+    sig=$(test/tools/ed25519-sign sign $seed "$msg")
+    q "SELECT result FROM credsync.login('$name', decode('$ch', 'hex'), decode('$sig', 'hex'), 'second')"
+}
+for w in w1 w2; do
+    a=$(on_node acct-cit- "$(port $w)")
+    created=$(q "SELECT device IS NOT NULL FROM credsync.account_create('$a', decode('$pub', 'hex'), '\\x00112233445566778899aabbccddeeff', 2, 67108864, '\\xa1', 'first')" 2>&1)
+    # an expired challenge of the name: its next challenge sweeps it
+    q "INSERT INTO credsync.login_challenges (name, challenge, expires_at) VALUES ('$a', decode(repeat('de', 32), 'hex'), now() - interval '1 minute')"
+    bad=$(q "SELECT result FROM credsync.login('$a', (SELECT challenge FROM credsync.login_challenge('$a')), decode(repeat('00', 64), 'hex'))" 2>&1)
+    res=$(login_as "$a" 2>&1)
+    expect_eq "accounts through the coordinator, a user on $w: signup, a refused proof, challenge and login" "t failed ok" "$created $bad $res"
+    expect_eq "accounts through the coordinator, a user on $w: the name's expired challenge swept by its challenge, the used one gone" "0" \
+        "$(q "SELECT count(*) FROM credsync.login_challenges WHERE name = '$a'")"
+    dev=$(q "SELECT id FROM credsync.device_list('$a') WHERE label = 'second'")
+    expect_eq "devices through the coordinator, a user on $w: two devices, one revoked" "2 t 1" \
+        "$(q "SELECT count(*) FROM credsync.device_list('$a')") $(q "SELECT credsync.device_revoke('$a', '$dev')") $(q "SELECT count(*) FROM credsync.device_list('$a')")"
+done
+# compact() through the coordinator: tombstones of users on both workers
+# (all older than keep = 0), old deletion marks, expired challenges and
+# passed failure windows of names on both workers.
+compact_setup() {  # compact_setup PREFIX: pushes and deletes for a user on each worker, old rows
+    local w u item
+    for w in w1 w2; do
+        u=$(on_node "$1-" "$(port $w)")
+        item=$(q "SELECT item FROM credsync.sync_push('$u', 'z', '\\x01')")
+        q "SELECT * FROM credsync.sync_push('$u', 'z', '\\x02')" >/dev/null
+        q "SELECT credsync.sync_delete('$u', 'z', '$item')" >/dev/null
+        q "SELECT credsync.drop_user('$u-gone')" >/dev/null
+        q "UPDATE credsync.deleted_users SET deleted_at = now() - interval '2 hours' WHERE user_id = '$u-gone'"
+        q "INSERT INTO credsync.login_challenges (name, challenge, expires_at) VALUES ('$u', decode(repeat('de', 32), 'hex'), now() - interval '1 minute')"
+        q "INSERT INTO credsync.login_failures (name, failures, window_start) VALUES ('$u', 3, now() - interval '11 minutes')"
+        echo "$u"
+    done
+}
+compact_state() {  # per user: tombstones, horizon; then old marks, expired challenges, passed windows of those users
+    local u l="" names
+    names=$(printf "'%s'," "$@"); names=${names%,}
+    for u in "$@"; do
+        l+="$(q "SELECT count(*) FROM credsync.records WHERE user_id = '$u' AND deleted") $(q "SELECT horizon FROM credsync.sync_state('$u', 'z')") "
+    done
+    echo "$l$(q "SELECT count(*) FROM credsync.deleted_users WHERE deleted_at < now() - interval '1 hour' AND user_id IN (SELECT n || '-gone' FROM unnest(ARRAY[$names]) n)") $(q "SELECT count(*) FROM credsync.login_challenges WHERE expires_at <= now() AND name IN ($names)") $(q "SELECT count(*) FROM credsync.login_failures WHERE window_start < now() - interval '10 minutes' AND name IN ($names)")"
+}
+mapfile -t cu < <(compact_setup cmp)
+expect_eq "before compact(): a tombstone on each worker, horizons 0, 2 old marks, 2 expired challenges, 2 passed windows" \
+    "1 0 1 0 2 2 2" "$(compact_state "${cu[@]}")"
+out=$(q "SELECT credsync.compact('0') >= 2" 2>&1)  # (and the earlier sections' tombstones)
+expect_eq "compact() through the coordinator: removes the tombstone on each worker, raises both horizons, the old marks, challenges and windows go" \
+    "t | 0 3 0 3 0 0 0" "$out | $(compact_state "${cu[@]}")"
+mapfile -t bu < <(compact_setup bat)
+out=$(q "CALL credsync.compact_batched('0', 1)" 2>&1)
+expect_eq "compact_batched() through the coordinator (batches of 1): the same on both workers" \
+    "2 | 0 3 0 3 0 0 0" "$out | $(compact_state "${bu[@]}")"
 
 # 4. the checker through the coordinator, plain and with a worker killed
 common=(--conninfo "$C" --users 8 --zones 3 --seed "$RANDOM")
