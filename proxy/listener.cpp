@@ -141,7 +141,7 @@ bool heartbeat(PGconn *conn)
 
 bool Listener::revocations_heard() const
 {
-    return connected_ && steady_ms() - last_heartbeat_ms_ < kHeardWithinMs;
+    return connected_ && all_connected_ && steady_ms() - last_heartbeat_ms_ < kHeardWithinMs;
 }
 
 // Cached token answers are dropped first, then every waiter is woken: a
@@ -159,88 +159,261 @@ void Listener::lost()
     tokens_changed();  // wakes everyone too: notifications may have been missed
 }
 
+namespace {
+
+// Every few seconds the node list is read again (nodes are added).
+constexpr int kNodeListMs = 5000;
+
+// --db's options with another host and port, as a keyword string (--db may
+// be a URI or keywords; connect_db expands either).
+std::string with_host(const std::string &conninfo, const std::string &host, const std::string &port)
+{
+    auto quote = [](const std::string &v) {
+        std::string q = "'";
+        for (char c : v) {
+            if (c == '\'' || c == '\\') q += '\\';
+            q += c;
+        }
+        return q + "'";
+    };
+    std::string out;
+    char *err = nullptr;
+    PQconninfoOption *opts = PQconninfoParse(conninfo.c_str(), &err);
+    if (err) PQfreemem(err);
+    if (opts) {
+        for (PQconninfoOption *o = opts; o->keyword; ++o) {
+            std::string k = o->keyword;
+            if (!o->val || k == "host" || k == "hostaddr" || k == "port") continue;
+            out += k + "=" + quote(o->val) + " ";
+        }
+        PQconninfoFree(opts);
+    }
+    return out + "host=" + quote(host) + " port=" + quote(port);
+}
+
+}  // namespace
+
+bool Listener::connect_node(Node &n)
+{
+    PGconn *conn = connect_db(n.conninfo, "credsync-proxy-listener");
+    PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync; LISTEN credsync_tokens") : nullptr;
+    bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (r) PQclear(r);
+    if (!ok) {
+        PQfinish(conn);
+        return false;
+    }
+    n.conn = conn;
+    n.last_heartbeat_ms = steady_ms();
+    n.logged_down = false;
+    n.backoff_ms = kMinBackoffMs;
+    log_line(n.name.empty() ? std::string("long-poll listener: listening")
+                            : "long-poll listener: listening on node " + n.name);
+    return true;
+}
+
+// The node's connection is gone or unusable (or could not be made): try again
+// a little later each time. Whoever relies on it is told by the caller.
+void Listener::drop_node(Node &n, const std::string &why)
+{
+    if (!n.logged_down)
+        log_line("long-poll listener: " + (n.name.empty() ? std::string() : "node " + n.name + ": ") + why +
+                 "; reconnecting");
+    n.logged_down = true;
+    if (n.conn) PQfinish(static_cast<PGconn *>(n.conn));
+    n.conn = nullptr;
+    if (n.backoff_ms == 0) n.backoff_ms = kMinBackoffMs;
+    n.retry_at_ms = steady_ms() + n.backoff_ms;
+    n.backoff_ms = std::min(n.backoff_ms * 2, kMaxBackoffMs);
+}
+
+// Reads the primary nodes of pg_dist_node through --db's connection (nodes[0])
+// when Citus is installed there, and makes nodes[1..] that list (without the
+// node --db names: group 0, the coordinator). Connections to nodes that left
+// are closed; new nodes are connected by run().
+bool Listener::read_nodes(std::vector<Node> &nodes)
+{
+    PGconn *db = static_cast<PGconn *>(nodes[0].conn);
+    // pg_dist_node exists only with citus, and a failed query would count as
+    // a lost connection: ask first.
+    PGresult *r = PQexec(db, "SELECT count(*) FROM pg_catalog.pg_extension WHERE extname = 'citus'");
+    bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    bool citus = ok && std::string(PQgetvalue(r, 0, 0)) != "0";
+    if (r) PQclear(r);
+    if (!ok) return false;
+    for (size_t i = 1; i < nodes.size(); i++) nodes[i].seen = false;
+    if (citus) {
+        r = PQexec(db,
+                   "SELECT nodename, nodeport::pg_catalog.text FROM pg_catalog.pg_dist_node"
+                   " WHERE noderole OPERATOR(pg_catalog.=) 'primary' AND groupid OPERATOR(pg_catalog.<>) 0"
+                   " ORDER BY nodename, nodeport");
+        ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+        if (ok) {
+            for (int row = 0; row < PQntuples(r); row++) {
+                std::string host = PQgetvalue(r, row, 0), port = PQgetvalue(r, row, 1);
+                std::string name = host + ":" + port;
+                auto it = std::find_if(nodes.begin() + 1, nodes.end(), [&](const Node &n) { return n.name == name; });
+                if (it != nodes.end()) {
+                    it->seen = true;
+                    continue;
+                }
+                Node n;
+                n.name = name;
+                n.conninfo = with_host(conninfo_, host, port);
+                nodes.push_back(n);
+            }
+        }
+        if (r) PQclear(r);
+        if (!ok) return false;
+    }
+    for (size_t i = 1; i < nodes.size();) {
+        if (nodes[i].seen) {
+            i++;
+            continue;
+        }
+        log_line("long-poll listener: node " + nodes[i].name + " left pg_dist_node");
+        if (nodes[i].conn) PQfinish(static_cast<PGconn *>(nodes[i].conn));
+        nodes.erase(nodes.begin() + static_cast<long>(i));
+    }
+    return true;
+}
+
 void Listener::run()
 {
-    PGconn *conn = nullptr;
-    bool logged_down = false;
-    int backoff_ms = kMinBackoffMs;
+    std::vector<Node> nodes(1);
+    nodes[0].conninfo = conninfo_;
+    long long next_node_list_ms = 0;
     auto stopping = [&] {
         std::lock_guard<std::mutex> lock(mu_);
         return stopping_;
     };
-    // Sleeps up to ms, returning early when stop() is called.
-    auto nap = [&](int ms) {
-        pollfd p{wake_fd_[0], POLLIN, 0};
-        ::poll(&p, 1, ms);
+    // A node is lost: everyone who relies on the listener is told once per
+    // loss (notifications and revocations may have been missed there).
+    auto lose = [&](Node &n, const std::string &why) {
+        bool was = n.conn != nullptr;
+        drop_node(n, why);
+        if (&n == &nodes[0]) {
+            // Without --db's connection the node list cannot be read: the
+            // workers' connections go too, and come back with it.
+            for (size_t i = 1; i < nodes.size(); i++)
+                if (nodes[i].conn) drop_node(nodes[i], "the node list's connection is lost");
+            nodes.resize(1);
+            if (connected_) {
+                connected_ = false;
+                lost();
+            }
+        } else {
+            next_node_list_ms = 0;  // the node may have been removed or moved
+            if (was) lost();
+        }
     };
-    // The connection is gone or unusable: tell everyone who relies on it, then
-    // wait a little longer each time before the next attempt.
-    auto drop = [&](const std::string &why) {
-        if (!logged_down) log_line("long-poll listener: " + why + "; reconnecting");
-        logged_down = true;
-        if (conn) PQfinish(conn);
-        conn = nullptr;
-        if (connected_) lost();  // once per loss, not on every failed attempt
-        nap(backoff_ms);
-        backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
+    auto update_state = [&] {
+        int listening = 0;
+        bool all = true;
+        long long oldest = steady_ms();
+        for (auto &n : nodes) {
+            if (n.conn) {
+                listening++;
+                oldest = std::min(oldest, n.last_heartbeat_ms);
+            } else {
+                all = false;
+            }
+        }
+        nodes_listening_ = listening;
+        all_connected_ = all;
+        last_heartbeat_ms_ = oldest;
     };
     // Nothing but stop() ends this loop: every failure, whatever its kind, is a
     // lost connection, and long-polls and revocations depend on the thread.
     while (!stopping()) {
         try {
-            if (!conn) {
-                conn = connect_db(conninfo_, "credsync-proxy-listener");
-                PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync; LISTEN credsync_tokens") : nullptr;
-                bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-                if (r) PQclear(r);
-                if (!ok) {
-                    drop("cannot LISTEN");
+            long long now = steady_ms();
+            // (Re)connect what is due: --db's first; the others after the list.
+            bool made = false;
+            for (size_t i = 0; i < nodes.size(); i++) {
+                Node &n = nodes[i];
+                if (n.conn || n.retry_at_ms > now) continue;
+                if (i > 0 && !nodes[0].conn) continue;
+                if (!connect_node(n)) {
+                    drop_node(n, "cannot LISTEN");
                     continue;
                 }
-                connected_ = true;
-                last_heartbeat_ms_ = steady_ms();
-                logged_down = false;
-                backoff_ms = kMinBackoffMs;
-                log_line("long-poll listener: listening");
-                // Pushes may have committed, and tokens been revoked, while we
-                // were not listening.
-                tokens_changed();
+                made = true;
+                if (i == 0) {
+                    connected_ = true;
+                    next_node_list_ms = 0;
+                }
             }
-            pollfd p[2] = {{PQsocket(conn), POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-            int n = ::poll(p, 2, kHeartbeatMs);
+            if (nodes[0].conn && steady_ms() >= next_node_list_ms) {
+                next_node_list_ms = steady_ms() + kNodeListMs;
+                size_t before = nodes.size();
+                if (!read_nodes(nodes)) {
+                    lose(nodes[0], "cannot read the node list");
+                    update_state();
+                    continue;
+                }
+                if (nodes.size() > before) {
+                    update_state();
+                    continue;  // connect the new nodes at once
+                }
+            }
+            update_state();
+            // Pushes may have committed, and tokens been revoked, while we
+            // were not listening there.
+            if (made) tokens_changed();
+            std::vector<pollfd> p;
+            std::vector<size_t> which;
+            long long wait_ms = kHeartbeatMs;
+            for (size_t i = 0; i < nodes.size(); i++) {
+                if (nodes[i].conn) {
+                    p.push_back({PQsocket(static_cast<PGconn *>(nodes[i].conn)), POLLIN, 0});
+                    which.push_back(i);
+                } else if (i == 0 || nodes[0].conn) {
+                    wait_ms = std::min(wait_ms, std::max(0LL, nodes[i].retry_at_ms - steady_ms()));
+                }
+            }
+            p.push_back({wake_fd_[0], POLLIN, 0});
+            int n = ::poll(p.data(), p.size(), static_cast<int>(wait_ms));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) {
-                // Whatever poll() could not do (ENOMEM, a socket gone bad), a
-                // new connection is the way back.
-                drop(std::string("poll failed (") + std::strerror(errno) + ")");
+                // Whatever poll() could not do (ENOMEM, a socket gone bad), new
+                // connections are the way back.
+                lose(nodes[0], std::string("poll failed (") + std::strerror(errno) + ")");
                 continue;
             }
-            bool alive = PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
-            if (alive && steady_ms() - last_heartbeat_ms_ >= kHeartbeatMs) {
-                // PQconsumeInput notices a dead connection only if data or an
-                // error arrives; a query that must be answered notices a silent one.
-                alive = heartbeat(conn);
-                if (alive) last_heartbeat_ms_ = steady_ms();
+            for (size_t k = 0; k < which.size(); k++) {
+                if (which[k] >= nodes.size()) break;  // nodes[0] lost: the others went with it
+                Node &node = nodes[which[k]];
+                PGconn *conn = static_cast<PGconn *>(node.conn);
+                if (!conn) continue;
+                bool alive = PQconsumeInput(conn) && PQstatus(conn) == CONNECTION_OK;
+                if (alive && steady_ms() - node.last_heartbeat_ms >= kHeartbeatMs) {
+                    // PQconsumeInput notices a dead connection only if data or an
+                    // error arrives; a query that must be answered notices a silent one.
+                    alive = heartbeat(conn);
+                    if (alive) node.last_heartbeat_ms = steady_ms();
+                }
+                // Notifications read before a loss are still good hints.
+                while (PGnotify *note = PQnotifies(conn)) {
+                    bool tokens = note->relname && std::string(note->relname) == "credsync_tokens";
+                    std::string payload = note->extra ? note->extra : "";
+                    PQfreemem(note);
+                    if (tokens)
+                        tokens_changed();
+                    else
+                        wake(payload.substr(0, payload.find(' ')));
+                }
+                if (!alive) lose(node, "connection lost");
             }
-            if (!alive) {
-                drop("connection lost");
-                continue;
-            }
-            while (PGnotify *note = PQnotifies(conn)) {
-                bool tokens = note->relname && std::string(note->relname) == "credsync_tokens";
-                std::string payload = note->extra ? note->extra : "";
-                PQfreemem(note);
-                if (tokens)
-                    tokens_changed();
-                else
-                    wake(payload.substr(0, payload.find(' ')));
-            }
+            update_state();
         } catch (const std::exception &e) {
-            drop(std::string("error: ") + e.what());
+            lose(nodes[0], std::string("error: ") + e.what());
         }
     }
     connected_ = false;
-    if (conn) PQfinish(conn);
+    all_connected_ = false;
+    for (auto &n : nodes)
+        if (n.conn) PQfinish(static_cast<PGconn *>(n.conn));
 }
 
 }  // namespace credsync

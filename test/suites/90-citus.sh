@@ -11,7 +11,9 @@
 #      a shell table; token_user / token_identity for users of both workers;
 #      a push the coordinator cannot delegate is refused, not misplaced;
 #      signup, login and devices for names on both workers; compact() and
-#      compact_batched() through the coordinator on both workers;
+#      compact_batched() through the coordinator on both workers; a proxy
+#      pointed at the coordinator wakes long-polls and forgets revoked
+#      tokens for users on both workers;
 #   4. the consistency checker through the coordinator, plain and with a
 #      kill -9 of a worker's postmaster: lost 0, duplicated 0, violations 0;
 #   5. a restart of all nodes keeps every zone;
@@ -193,6 +195,51 @@ mapfile -t bu < <(compact_setup bat)
 out=$(q "CALL credsync.compact_batched('0', 1)" 2>&1)
 expect_eq "compact_batched() through the coordinator (batches of 1): the same on both workers" \
     "2 | 0 3 0 3 0 0 0" "$out | $(compact_state "${bu[@]}")"
+
+# 3c. the proxy pointed at the coordinator: its listener LISTENs on every
+# node of pg_dist_node (proxy/listener.h), so a push that commits on a
+# worker wakes a long-poll, and a revocation that runs on a worker empties
+# the token cache at once (a listened-to proxy keeps answers up to 60 s).
+pport=$(free_port)
+proxy_start "$C" "$pport" "$work/proxy.log" || not_ok "start the proxy on the coordinator"
+api() {  # api TOKEN PATH [curl args...]: "status"; body in $work/body
+    local tok=$1 path=$2; shift 2
+    curl -s -o "$work/body" -w '%{http_code}' -m 20 -H "Authorization: Bearer $tok" "$@" "http://127.0.0.1:$pport$path"
+}
+for w in w1 w2; do
+    u=$(on_node "lp-" "$(port $w)")
+    tok=$(q "SELECT credsync.issue_token('$u', 'poll')")
+    q "SELECT * FROM credsync.sync_push('$u', 'z', '\\x01')" >/dev/null
+    expect_eq "proxy on the coordinator, a user on $w: a pull" 200 "$(api "$tok" "/v1/zones/z/pull?since=0")"
+    # the listener connects to the new nodes within its node list's period
+    api "$tok" "/v1/zones/z/pull?since=1&wait=10" >"$work/lp-status" &
+    lp=$!
+    sleep 1.5
+    t0=$(date +%s%N)
+    q "SELECT * FROM credsync.sync_push('$u', 'z', '\\x02')" >/dev/null
+    wait "$lp"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    got="$(cat "$work/lp-status") $(python3 -c 'import json,sys; print([r["gencount"] for r in json.load(open(sys.argv[1]))["records"]])' "$work/body")"
+    echo "# long-poll woken ${ms} ms after a push that committed on $w"
+    expect_eq "proxy on the coordinator: a long-poll of a user on $w is woken by a push that committed there (200, the new record)" "200 [2]" "$got"
+    check "proxy on the coordinator: ... within 1 s of the push (${ms} ms)" [ "$ms" -lt 1000 ]
+    # revocation on the worker (device_revoke is delegated by user): the
+    # token's cached answer goes at once, not at the cache's 60 s
+    expect_eq "proxy on the coordinator, a user on $w: the token works (and is cached)" 200 "$(api "$tok" "/v1/zones/z/pull?since=2")"
+    dev=$(q "SELECT device FROM credsync.token_identity(sha256('$tok'::bytea))")
+    q "SELECT credsync.device_revoke('$u', '$dev')" >/dev/null
+    t0=$(date +%s%N) st=
+    while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 5000 ]; do
+        st=$(api "$tok" "/v1/zones/z/pull?since=2")
+        [ "$st" = 401 ] && break
+        sleep 0.05
+    done
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    echo "# token 401 ${ms} ms after device_revoke through the coordinator (runs on $w)"
+    expect_eq "proxy on the coordinator: a device revoked through the coordinator (on $w) makes its token 401" 401 "$st"
+    check "proxy on the coordinator: ... within 2 s (${ms} ms)" [ "$ms" -lt 2000 ]
+done
+proxy_stop
 
 # 4. the checker through the coordinator, plain and with a worker killed
 common=(--conninfo "$C" --users 8 --zones 3 --seed "$RANDOM")
