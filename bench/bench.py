@@ -8,8 +8,8 @@ output under RES/raw/, and appends one JSON line per run to RES/runs.jsonl.
 report.py turns that file into the tables of docs/performance.md.
 
 Environment: RES, PGHOST, PGPORT (the cluster), BENCH_QUICK, BENCH_DURATION,
-BENCH_ROUNDS, BENCH_ONLY (comma list of targets t1..t6, profile), PULL_SIZES,
-BIG_USERS, PROXY (path of credsync-proxy).
+BENCH_ROUNDS, BENCH_ONLY (comma list of targets t1..t6, cpu, profile), PULL_SIZES,
+BIG_USERS, PROXY (path of credsync-proxy); bench/cpu.py lists the cpu target's own.
 """
 import json
 import os
@@ -201,7 +201,8 @@ def rss_kb(pid, field="VmRSS"):
     return None
 
 
-def wrk(tag, url, lua, conns, duration=None, sample_pid=None):
+def wrk(tag, url, lua, conns, duration=None, sample_pid=None, script_env=None):
+    """One wrk run; script_env: variables for the Lua script (BENCH_RECORDS, BENCH_ZONE, ...)."""
     global seq
     seq += 1
     duration = duration or DUR
@@ -209,7 +210,7 @@ def wrk(tag, url, lua, conns, duration=None, sample_pid=None):
     cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % duration, "--latency"]
     cmd += ["-s", os.path.join(BENCH, "wrk", lua)] if lua else []
     cmd.append(url)
-    env = dict(os.environ, BENCH_TOKENS=os.path.join(RES, "tokens.txt"))
+    env = dict(os.environ, BENCH_TOKENS=os.path.join(RES, "tokens.txt"), **(script_env or {}))
     p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = 0
     if sample_pid:
@@ -225,6 +226,7 @@ def wrk(tag, url, lua, conns, duration=None, sample_pid=None):
         return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    done = re.search(r"^\s*(\d+) requests in ", out, re.M)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -232,7 +234,8 @@ def wrk(tag, url, lua, conns, duration=None, sample_pid=None):
     result = {"tps": float(m.group(1)) if m else 0.0, "p50_ms": ms(p50.group(1)) if p50 else None,
               "p99_ms": ms(p99.group(1)) if p99 else None,
               "non2xx": int(non2xx.group(1)) if non2xx else 0,
-              "socket_errors": errs.group(1) if errs else "", "raw": os.path.relpath(base + ".log", RES)}
+              "socket_errors": errs.group(1) if errs else "", "raw": os.path.relpath(base + ".log", RES),
+              "requests": int(done.group(1)) if done else 0}
     if sample_pid:
         result["rss_peak_kb"] = peak
     if not m or result["non2xx"]:
@@ -475,9 +478,16 @@ def profile():
         os.unlink(data)  # large; the two text summaries are what we keep
 
 
+# --- cpu: CPU per request of nginx, the proxy and PostgreSQL (issue 15) -----
+def cpu():
+    sys.path.insert(0, BENCH)
+    import cpu as target  # bench/cpu.py
+    target.run(sys.modules[__name__])
+
+
 def main():
     t0 = time.time()
-    for name, fn in (("t1", t1), ("t2", t2), ("t3", t3), ("t4", t4), ("t6", t6), ("t5", t5),
+    for name, fn in (("t1", t1), ("t2", t2), ("t3", t3), ("t4", t4), ("t6", t6), ("t5", t5), ("cpu", cpu),
                      ("profile", profile)):
         if wanted(name):
             fn()

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # make bench: credsync side by side with its baselines on a throwaway cluster.
 #
-#   bash bench/run.sh                  the full run (about 12-15 minutes)
+#   bash bench/run.sh                  the full run (about 20 minutes)
 #   BENCH_QUICK=1 bash bench/run.sh    small datasets, 2 s runs, 1 round (~3 minutes)
-#   BENCH_ONLY=t1,t3 bash bench/run.sh only some targets (t1..t6, profile)
+#   BENCH_ONLY=t1,t3 bash bench/run.sh only some targets (t1..t6, cpu, profile)
 #   BENCH_DOC=0                        do not rewrite docs/performance.md
 #   BENCH_KEEP=1                       keep the cluster (its path is printed)
+#   BENCH_PROXY_REV=HEAD               measure the proxy built from that commit
+#                                      (git archive) instead of proxy/credsync-proxy
+#
+# Target cpu (bench/cpu.py): CPU per request of nginx, credsync-proxy and
+# PostgreSQL, side by side, through nginx with deploy/nginx/'s configuration.
 #
 # Raw output of every run goes to bench/results/<UTC timestamp>/; report.py
 # writes docs/performance.md (+ the PNG chart) from it. Only the run quoted in
@@ -20,6 +25,18 @@ if [ "$BENCH_QUICK" = 1 ]; then
     export PULL_SIZES=${PULL_SIZES:-1000,10000,100000} BIG_USERS=${BIG_USERS:-1000}
 else
     export PULL_SIZES=${PULL_SIZES:-1000,100000,1000000} BIG_USERS=${BIG_USERS:-10000}
+fi
+# The load generator and the profilers (Debian packages): installed when missing.
+bench_tools=()
+for tool in wrk:wrk gnuplot:gnuplot-nox nginx:nginx perf:linux-perf strace:strace; do
+    command -v "${tool%%:*}" >/dev/null || bench_tools+=("${tool#*:}")
+done
+if [ ${#bench_tools[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "bench needs: apt-get install ${bench_tools[*]}" >&2
+        exit 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${bench_tools[@]}"
 fi
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 [ "$BENCH_QUICK" = 1 ] && stamp=$stamp-quick
@@ -39,6 +56,20 @@ trap cleanup EXIT
 
 # --- the cluster, with fixed settings (also listed in docs/performance.md) ---
 cluster_new "$dir"
+
+# The proxy measured: a copy taken now (proxy/ may be rebuilt during the run),
+# or the one built from BENCH_PROXY_REV.
+if [ -n "${BENCH_PROXY_REV:-}" ]; then
+    mkdir -p "$dir/src"
+    git archive "$BENCH_PROXY_REV" proxy | tar -x -C "$dir/src"
+    make -s -C "$dir/src/proxy" -j"$(nproc)" >/dev/null
+    proxy_from="built from $(git rev-parse --short "$BENCH_PROXY_REV") (git archive), not from the working tree"
+    export PROXY="$dir/src/proxy/credsync-proxy"
+else
+    [ -x "${PROXY:-proxy/credsync-proxy}" ] && cp "${PROXY:-proxy/credsync-proxy}" "$dir/credsync-proxy"
+    proxy_from="${PROXY:-proxy/credsync-proxy} of the working tree, copied at the start"
+    export PROXY="$dir/credsync-proxy"
+fi
 as_pg tee -a "$dir/data/postgresql.conf" >/dev/null <<'EOF'
 # bench/run.sh: fixed benchmark settings
 max_connections = 300
@@ -58,7 +89,9 @@ cluster_env "$dir"
 
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- extension proxy || echo " (+ uncommitted changes in: $(git diff --name-only HEAD -- extension proxy | tr '\n' ' '))")"
+    measured=(extension proxy)
+    [ -n "${BENCH_PROXY_REV:-}" ] && measured=(extension)  # the proxy: see "proxy:" below
+    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- "${measured[@]}" || echo " (+ uncommitted changes in: $(git diff --name-only HEAD -- "${measured[@]}" | tr '\n' ' '))")"
     echo "nproc: $(nproc)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
@@ -68,6 +101,8 @@ cluster_env "$dir"
     echo "postgres: $(psql -XAtc 'SHOW server_version')"
     echo "pgbench: $(pgbench --version)"
     echo "wrk: $(wrk -v 2>&1 | head -1)"
+    echo "nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //')"
+    echo "proxy: $proxy_from; sha256 $(sha256sum "$PROXY" 2>/dev/null | cut -c1-16)"
     echo "loadavg at start: $(cat /proc/loadavg)"
     echo "quick: $BENCH_QUICK"
 } >"$RES/machine.txt"
