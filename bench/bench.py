@@ -481,6 +481,7 @@ def profile():
 # --- cpu: CPU per request of nginx, the proxy and PostgreSQL (issue 15) -----
 def cpu():
     sys.path.insert(0, BENCH)
+    sys.dont_write_bytecode = True  # no bench/__pycache__ in the checkout
     import cpu as target  # bench/cpu.py
     target.run(sys.modules[__name__])
 
