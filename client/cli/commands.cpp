@@ -352,7 +352,10 @@ int run(const Args &a)
         if (a.json) {
             json out = json::array();
             for (auto &d : devs)
-                out.push_back({{"id", d.id}, {"label", d.label}, {"created", d.created}, {"last_seen", d.last_seen},
+                out.push_back({{"id", d.id},
+                               {"label", d.label},
+                               {"created", d.created},
+                               {"last_seen", d.last_seen.empty() ? json(nullptr) : json(d.last_seen)},
                                {"current", d.current}});
             print_json(out);
         } else {

@@ -261,7 +261,8 @@ class Device:
         else:
             r = self.attach(first)
         if r.rc != 0:
-            raise RuntimeError(f"{self.name}: joining the account failed: {r}")
+            how = ("login" if first else "signup") if self.stack.accounts() else "attach"
+            raise RuntimeError(f"{self.name}: joining the account ({how}) failed: {r}")
         return r
 
     def add(self, title, password="", zone="default", **fields):

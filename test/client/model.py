@@ -71,8 +71,14 @@ class Model:
 
 def run_seed(seed):
     rng = random.Random(seed)
-    if not stack.proxy:
+    if not stack.proxy or stack.proxy.poll() is not None:
+        print(f"# seed {seed}: the proxy was not running at the start; starting it", flush=True)
         stack.start_proxy()
+    t0 = time.time()
+    if not stack.wait_healthy(60):
+        raise RuntimeError("the proxy did not answer /healthz within 60 s at the start of the seed")
+    if time.time() - t0 > 1:
+        print(f"# seed {seed}: the proxy took {time.time() - t0:.1f} s to answer /healthz at the start", flush=True)
     user = f"model-{seed}-{int(time.time() * 1000) % 100000}"
     devices = [Device(stack, f"{user}-d{i}", user) for i in range(NDEV)]
     devices[0].join()
@@ -80,6 +86,7 @@ def run_seed(seed):
         d.join(devices[0])
     m = Model(devices)
     stats = defaultdict(int)
+    timeline = []
     needs_login = set()
     proxy_down_until = -1
     # Each fault at least once, at random steps (a dump comes before its restore).
@@ -110,7 +117,13 @@ def run_seed(seed):
         return r
 
     def relogin(dev):
-        dev.join(devices[0] if dev is not devices[0] else devices[1])
+        try:
+            dev.join(devices[0] if dev is not devices[0] else devices[1])
+        except RuntimeError as e:
+            if "cannot reach the server" not in str(e) and "503" not in str(e):
+                raise
+            stats["login failed (server away)"] += 1
+            return
         needs_login.discard(dev.name)
         stats["logged in again"] += 1
 
@@ -119,6 +132,7 @@ def run_seed(seed):
             stack.start_proxy()
         for f in plan.get(step, []):
             stats[f] += 1
+            timeline.append(f"{step}:{f}")
             if f == "proxy_restart" and stack.proxy:
                 stack.restart_proxy()
             elif f == "kill9_db":
@@ -191,8 +205,10 @@ def run_seed(seed):
     stack.wait_healthy()
     for d in devices:
         r = d.sync()
-        if r.rc != 0 and "no longer authorized" in r.err:
+        if (r.rc != 0 and "no longer authorized" in r.err) or d.name in needs_login:
             relogin(d)
+            if d.name in needs_login:
+                raise RuntimeError(f"{d.name} cannot log in again with the server up")
     rounds, quiet = 0, False
     while rounds < 8 and not quiet:
         rounds += 1
@@ -204,7 +220,8 @@ def run_seed(seed):
             j = r.json()
             if j["pulled"] or j["pushed"] or j["merged"] or j["resyncs"]:
                 quiet = False
-    print(f"# seed {seed}: {dict(sorted(stats.items()))}, settled after {rounds} rounds", flush=True)
+    print(f"# seed {seed}: {dict(sorted(stats.items()))}, settled after {rounds} rounds; faults at {' '.join(timeline)}",
+          flush=True)
     check(f"seed {seed}: every device's sync settles (a round with nothing pulled or pushed)", quiet)
 
     states = [d.state() for d in devices]

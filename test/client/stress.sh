@@ -22,5 +22,6 @@ export CREDSYNC_CLIENT_MODEL_STEPS=${CLIENT_STRESS_STEPS:-400}
 export CREDSYNC_CLIENT_MODEL_DEVICES=${CLIENT_STRESS_DEVICES:-4}
 python3 test/client/model.py "$dir" "$work" | tee "$work/model.out"
 rc=${PIPESTATUS[0]}
+mkdir -p build/test-logs && cp "$work/proxy.log" build/test-logs/client-stress-proxy.log
 echo "client model stress: $(grep -c '^ok - ' "$work/model.out") passed, $(grep -c '^not ok - ' "$work/model.out") failed"
 exit "$rc"
