@@ -13,6 +13,11 @@ namespace credsync {
 namespace {
 
 constexpr size_t kMaxQueued = 10000;
+// The writer is not woken for every line (a wake-up is a context switch per
+// request): it wakes when this many lines wait, or every kWriteEveryMs, or
+// for log_flush().
+constexpr size_t kWakeAt = 256;
+constexpr int kWriteEveryMs = 50;
 
 struct LogQueue {
     std::mutex mu;
@@ -20,6 +25,7 @@ struct LogQueue {
     std::deque<std::string> lines;
     unsigned long long dropped = 0;
     bool writing = false;
+    bool flush_asked = false;
 
     LogQueue()
     {
@@ -30,7 +36,10 @@ struct LogQueue {
     {
         std::unique_lock<std::mutex> lock(mu);
         for (;;) {
-            wake.wait(lock, [this] { return !lines.empty() || dropped > 0; });
+            wake.wait_for(lock, std::chrono::milliseconds(kWriteEveryMs),
+                          [this] { return lines.size() >= kWakeAt || flush_asked; });
+            flush_asked = false;
+            if (lines.empty() && dropped == 0) continue;
             std::deque<std::string> batch;
             batch.swap(lines);
             unsigned long long lost = dropped;
@@ -68,6 +77,7 @@ void log_line(const std::string &line)
     std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ ", static_cast<int>(ms));
     std::string text = stamp + line + "\n";
     LogQueue &q = queue();
+    bool wake;
     {
         std::lock_guard<std::mutex> lock(q.mu);
         if (q.lines.size() >= kMaxQueued) {
@@ -75,14 +85,17 @@ void log_line(const std::string &line)
             return;
         }
         q.lines.push_back(std::move(text));
+        wake = q.lines.size() == kWakeAt;
     }
-    q.wake.notify_one();
+    if (wake) q.wake.notify_one();
 }
 
 void log_flush(int timeout_ms)
 {
     LogQueue &q = queue();
     std::unique_lock<std::mutex> lock(q.mu);
+    q.flush_asked = true;
+    q.wake.notify_one();
     q.idle.wait_for(lock, std::chrono::milliseconds(timeout_ms),
                     [&] { return q.lines.empty() && q.dropped == 0 && !q.writing; });
 }
