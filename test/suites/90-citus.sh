@@ -16,7 +16,8 @@
 #      tokens for users on both workers;
 #   4. the consistency checker through the coordinator, plain and with a
 #      kill -9 of a worker's postmaster: lost 0, duplicated 0, violations 0;
-#   5. a restart of all nodes keeps every zone;
+#   5. a restart of all nodes keeps every zone; the seed's scenario
+#      through a proxy across a restart of all nodes;
 #   6. a third worker and citus_rebalance_start() while the checker writes.
 set -u
 cd "$CREDSYNC_ROOT"
@@ -267,6 +268,63 @@ check "restart of all nodes: every zone as it was ($(wc -l <"$work/after-restart
     cmp -s "$work/before-restart" "$work/after-restart"
 q "SELECT * FROM credsync.sync_push('$u1', 'z', '\\x05')" >/dev/null
 expect_eq "restart of all nodes: the zone counts on" "4" "$(q "SELECT gencount FROM credsync.sync_state('$u1', 'z')")"
+
+# 5b. the seed's scenario through a proxy on the coordinator, across a
+# restart of all nodes: two devices push, every node restarts, a third
+# pushes (retried while the proxy answers 503), every device pulls all
+# three records; the listener is back on every node (a long-poll woken).
+pport=$(free_port)
+proxy_start "$C" "$pport" "$work/proxy-seed.log" || not_ok "start the proxy on the coordinator"
+# post TOKEN BLOB: a push of one new record through the proxy, retried while
+# the proxy answers 503 or cannot reach a node (nodes restarting): status
+post() {
+    local i st
+    for i in $(seq 1 100); do
+        st=$(curl -s -o "$work/body" -w '%{http_code}' -m 10 -X POST -H "Authorization: Bearer $1" \
+             -H 'Content-Type: application/json' -d "{\"records\": [{\"blob\": \"$2\"}]}" \
+             "http://127.0.0.1:$pport/v1/zones/seed/push")
+        [ "$st" = 200 ] && break
+        sleep 0.2
+    done
+    echo "$st"
+}
+blobs() {  # blobs TOKEN: the zone's live blobs by gencount, through the proxy
+    curl -s -m 10 -H "Authorization: Bearer $1" "http://127.0.0.1:$pport/v1/zones/seed/pull?since=0" |
+        python3 -c 'import json,sys; print(" ".join(str(r["gencount"]) + ":" + r["blob"] for r in json.load(sys.stdin)["records"]))'
+}
+declare -A dev
+seed_users=()
+for w in w1 w2; do
+    u=$(on_node "seed-" "$(port $w)")
+    seed_users+=("$u")
+    for d in 1 2 3; do dev[$u$d]=$(q "SELECT credsync.issue_token('$u', 'device $d')"); done
+    expect_eq "seed through the proxy, a user on $w: devices 1 and 2 push" "200 200" \
+        "$(post "${dev[${u}1]}" b25l) $(post "${dev[${u}2]}" dHdv)"
+done
+for n in w1 w2 coord; do db_fast_restart "$base/$n" || not_ok "restart $n"; done
+for u in "${seed_users[@]}"; do
+    expect_eq "seed through the proxy, $u after a restart of all nodes: device 3 pushes (retried while the proxy answers 503)" 200 \
+        "$(post "${dev[${u}3]}" dGhyZWU=)"
+    for d in 1 2 3; do
+        expect_eq "seed through the proxy, $u after the restart: device $d pulls all three records, in order" \
+            "1:b25l 2:dHdv 3:dGhyZWU=" "$(blobs "${dev[$u$d]}")"
+    done
+done
+# the listener is back on every node after the restart: a long-poll is woken
+sleep 3
+for u in "${seed_users[@]}"; do
+    curl -s -o "$work/lp-body" -w '%{http_code}' -m 20 -H "Authorization: Bearer ${dev[${u}1]}" \
+        "http://127.0.0.1:$pport/v1/zones/seed/pull?since=3&wait=10" >"$work/lp-status" &
+    lp=$!
+    sleep 1
+    t0=$(date +%s%N)
+    post "${dev[${u}2]}" Zm91cg== >/dev/null
+    wait "$lp"
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    check "seed through the proxy, $u after the restart: a long-poll is woken by another device's push within 1 s ($(cat "$work/lp-status"), ${ms} ms)" \
+        [ "$(cat "$work/lp-status")" = 200 ] && [ "$ms" -lt 1000 ]
+done
+proxy_stop
 
 # Figures for docs/scaling.md, side by side in one run: single-record
 # pushes per second into a plain database (nocitus, on the coordinator's
