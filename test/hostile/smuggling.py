@@ -231,8 +231,9 @@ def main():
         check("control: the hidden push and pull run when sent as requests of their own",
               answers(out) == 3 and A_MARK in out and out.startswith(b"HTTP/1.1 200"), out[:200])
         CLUSTER.psql("SELECT credsync.drop_user('alice-a')")
-        CLUSTER.psql("SELECT credsync.sync_push('alice-a', 'a', convert_to('AAA-attacker', 'UTF8'))")
+        # A new token starts the dropped id again (pushes are refused until then).
         tok_a = CLUSTER.psql("SELECT credsync.issue_token('alice-a')").encode()
+        CLUSTER.psql("SELECT credsync.sync_push('alice-a', 'a', convert_to('AAA-attacker', 'UTF8'))")
 
         attack_all(proxy.port, tok_a, "straight at the proxy")
         check("straight at the proxy: no hidden push ever ran", zone_gencount(proxy.port, tok_a, b"smuggled") == 0)
