@@ -22,19 +22,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
+from tap import check  # noqa: E402
 from client import PROXY, Client, Cluster, Proxy, b64, free_port  # noqa: E402
 
 CLUSTER = Cluster(sys.argv[1])
 WORK = sys.argv[2]
-failures = 0
-
-
-def check(name, cond, detail=""):
-    global failures
-    print(("ok - " if cond else "not ok - ") + name + ("" if cond or not detail else f" ({detail})"), flush=True)
-    if not cond:
-        failures += 1
-    return cond
 
 
 def t_second_proxy():

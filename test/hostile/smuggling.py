@@ -34,20 +34,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "http"))
+from tap import check  # noqa: E402
 from client import Cluster, Proxy, b64  # noqa: E402
 from nginx import start_nginx, stop_nginx  # noqa: E402
 
 CLUSTER = Cluster(sys.argv[1])
 WORK = sys.argv[2]
-failures = 0
-
-
-def check(name, cond, detail=""):
-    global failures
-    print(("ok - " if cond else "not ok - ") + name + ("" if cond or not detail else f" ({detail})"), flush=True)
-    if not cond:
-        failures += 1
-    return cond
 
 
 A_MARK = b"QUFBLWF0dGFja2Vy"   # base64 of A's record: an answer holding it is A's data
