@@ -58,6 +58,8 @@ ALLOWED = {
     ("files", "credsync.so"): "built by make",
     ("files", "proxy.env"): "installed as /etc/credsync/proxy.env by the package",
     ("files", "compact.env"): "installed as /etc/credsync/compact.env by the package",
+    ("paths", "../shared/vendor/citus-13.2.2.tar.gz"): "the released Citus source beside the clone (CI's layout); test/lib/citus.sh says what to do without it",
+    ("paths", "../shared/vendor"): "the same folder beside the clone",
 }
 
 # Functions the docs name in backticks that are not credsync's (PostgreSQL's,
@@ -66,7 +68,7 @@ OTHER_FUNCTIONS = {
     "gen_random_uuid", "pg_advisory_lock", "poll", "select", "max", "ereport", "now",
     "pg_terminate_backend", "pg_cancel_backend", "pg_postmaster_start_time", "kind",
     "run_command_on_workers", "create_distributed_table", "create_reference_table",
-    "create_distributed_function", "citus_rebalance_start",
+    "create_distributed_function", "citus_rebalance_start", "stop",
 }
 
 # Flags of programs that are not the project's (curl, pg_dump, dpkg, ...).
