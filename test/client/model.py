@@ -155,10 +155,9 @@ def run_seed(seed):
                 if victim.token:
                     stack.psql(f"SELECT credsync.revoke_token('{victim.token}')")
                 else:
-                    other = next(d for d in devices if d is not victim)
-                    for dv in other.json("devices"):
-                        if dv["label"] == victim.name and not dv["current"]:
-                            other.ok("devices", "revoke", dv["id"])
+                    # In SQL, so that it works while the proxy is away too.
+                    stack.psql(f"SELECT credsync.device_revoke('{user}', id) FROM credsync.device_list('{user}') "
+                               f"WHERE label = '{victim.name}'")
             elif f == "kill_client":
                 sync(rng.choice(devices), background_kill=rng.uniform(0.0, 0.25))
             elif f == "offline" and stack.proxy:
