@@ -56,6 +56,10 @@ if port_busy "${listen##*:}"; then
     exit 1
 fi
 conninfo="host=$dir/sock port=$(cluster_port "$dir") user=$proxy_role dbname=credsync"
+# Sign-up is on for this local server (on 127.0.0.1 unless CREDSYNC_LISTEN says
+# otherwise), so that `credsync signup` works right away;
+# CREDSYNC_PROXY_FLAGS= (empty) turns it off.
+flags=${CREDSYNC_PROXY_FLAGS---open-registration}
 
 # Never the proxy as root: as root it runs as `nobody`, from a copy of the
 # binary in the runtime directory (the clone may be private to root).
@@ -67,10 +71,10 @@ if [ "$(id -u)" = 0 ]; then
     proxy=$runtime/bin/credsync-proxy
     run_as=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
 fi
-"${run_as[@]}" "$proxy" --check --db "$conninfo" --listen "$listen" ${CREDSYNC_PROXY_FLAGS:-} |
+"${run_as[@]}" "$proxy" --check --db "$conninfo" --listen "$listen" $flags |
     sed 's/^/  /' || { echo "credsync-proxy --check failed (above)" >&2; exit 1; }
 nohup "${run_as[@]}" "$proxy" --db "$conninfo" --listen "$listen" \
-    ${CREDSYNC_PROXY_FLAGS:-} >>"$state/proxy.log" 2>&1 </dev/null &
+    $flags >>"$state/proxy.log" 2>&1 </dev/null &
 echo $! >"$state/proxy.pid"
 for _ in $(seq 1 100); do
     curl -fsS "http://$listen/healthz" >/dev/null 2>&1 && break
@@ -97,6 +101,7 @@ credsync is running.
   database: psql "host=$dir/sock port=$(cluster_port "$dir") dbname=credsync user=postgres"
             (data in $dir; the connection string is also in .credsync/conninfo)
   proxy:    http://$listen   (log: .credsync/proxy.log, docs: docs/http.md)
+            sign-up: $(case " $flags " in *" --open-registration "*) echo "on (client/credsync signup NAME; docs/client.md)";; *) echo off;; esac)
   demo user 'demo', token (also in .credsync/demo-token; the same on every start):
     $token
 
