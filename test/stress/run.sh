@@ -105,6 +105,13 @@ secs_f=$(($(date +%s) - fuzz_started))
 [ "$rc_f" = 0 ] && v_f=PASS || { v_f="FAIL (exit status $rc_f)"; failed=1; }
 tail -3 "$results/fuzz-long.out"
 
+# The client's model-based convergence test over many seeds (issue 12):
+# CLIENT_STRESS_SEEDS (20 here), CLIENT_STRESS_STEPS (400), CLIENT_STRESS_DEVICES (4).
+CLIENT_STRESS_SEEDS=${CLIENT_STRESS_SEEDS:-20} bash test/client/stress.sh >"$results/client-stress.out" 2>&1
+rc_c=$?
+[ "$rc_c" = 0 ] && v_c=PASS || { v_c="FAIL (exit status $rc_c)"; failed=1; }
+echo "client model stress: $v_c ($(tail -1 "$results/client-stress.out"))"
+
 v_a=$(verdict "$results/sql-crash.out" "$rc_a" "$faults_a" "$rounds_a")
 [ "$v_a" = PASS ] || failed=1
 if [ -n "$args_b" ]; then
@@ -165,6 +172,14 @@ quote() { local a out=; for a in "$@"; do if [[ $a =~ [[:space:]] ]]; then out+=
     echo
     echo '```'
     tail -5 "$results/fuzz-long.out"
+    echo '```'
+    echo
+    echo "## The client: many seeds of the convergence model"
+    echo
+    echo "\`bash test/client/stress.sh\` (test/client/model.py), verdict: $v_c. Last line:"
+    echo
+    echo '```'
+    tail -1 "$results/client-stress.out"
     echo '```'
     echo
     sed -n '/^## Hostile input/,$p' docs/reliability-hostile.md
