@@ -195,8 +195,7 @@ bool HttpServer::gate(const httplib::Request &req, httplib::Response &res, Reque
     ctx.match = match_route(req.method, req.path, cfg_.open_registration);
     bool ok = false;
     guarded(res, ctx.match, [&] {
-        bool unread_body = false;  // the stream knows; kept for validate.h's signature
-        check_request_head(req.headers, ctx.match, cfg_.max_body_bytes, unread_body);
+        check_request_head(req.headers, ctx.match, cfg_.max_body_bytes);
         // The token decides the user, before any body is read.
         if (ctx.match.needs_auth) ctx.user = auth_.user_for(req.get_header_value("Authorization"));
         if (ctx.match.id == RouteId::push &&

@@ -50,7 +50,7 @@ bool has_json_content_type(const httplib::Headers &headers)
            (t.size() == 16 || t[16] == ';' || t[16] == ' ');
 }
 
-void check_request_head(const httplib::Headers &headers, const RouteMatch &m, size_t max_body_bytes, bool &close)
+void check_request_head(const httplib::Headers &headers, const RouteMatch &m, size_t max_body_bytes)
 {
     // Body framing. 0.11.4 checks its size limit only against Content-Length,
     // so chunked or compressed bodies would be unbounded: refuse them outright.
@@ -67,8 +67,6 @@ void check_request_head(const httplib::Headers &headers, const RouteMatch &m, si
         if (static_cast<unsigned long long>(length) > max_body_bytes)
             throw ApiError(413, "too_large", "the body is larger than max_body_bytes=" + std::to_string(max_body_bytes));
     }
-    // A body we will not read must not stay on the connection.
-    if (length > 0 && m.body == Body::none) close = true;
     // Which of two tokens would decide the user is a guess: refuse.
     if (headers.count("Authorization") > 1) throw bad_request("more than one Authorization header");
 

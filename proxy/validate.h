@@ -24,9 +24,9 @@ namespace credsync {
 // for a push Content-Length present (411), Content-Type and the zone (400),
 // and for a route with a small JSON body (login, signup, ...) a body of at
 // most kMaxSmallBody bytes (413) and the Content-Type (400).
-// Sets close when a body will be left unread (the caller must end the
-// connection after answering); it may be set even when it throws.
-void check_request_head(const httplib::Headers &headers, const RouteMatch &m, size_t max_body_bytes, bool &close);
+// (Whether the body is read whole, and so whether the connection may serve
+// another request, is the connection layer's to know: connection.h.)
+void check_request_head(const httplib::Headers &headers, const RouteMatch &m, size_t max_body_bytes);
 
 // Absent, or application/json with or without parameters.
 bool has_json_content_type(const httplib::Headers &headers);

@@ -389,9 +389,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         expect(!open_registration ? m.id != RouteId::register_user : true, "register without --open-registration");
         expect(path.find("//") == std::string::npos, "matched a path with an empty segment", path);
     }
-    bool close = false;
     refused_or([&] {
-        check_request_head(r.headers, m, kMaxBody, close);
+        check_request_head(r.headers, m, kMaxBody);
         // Passed: what the gate promises the handlers.
         expect(m.id != RouteId::none && m.method_ok, "gate passed an unknown route or method");
         if (m.id == RouteId::push) expect(is_zone(m.zone), "gate passed a push to a bad zone", m.zone);
