@@ -129,16 +129,14 @@ void ConnectionStream::head_parsed(long long body_length)
 
 bool ConnectionStream::request_read_whole() const { return head_done_ && body_left_ == 0 && !failed_; }
 
+// Called only when everything buffered has been consumed, so the buffer
+// starts over and never holds more than one chunk.
 ssize_t ConnectionStream::fill()
 {
-    if (rpos_ == rbuf_.size()) {
-        rbuf_.clear();
-        rpos_ = 0;
-    }
-    size_t old = rbuf_.size();
-    rbuf_.resize(old + kReadChunk);
-    ssize_t n = t_.recv_some(&rbuf_[old], kReadChunk);
-    rbuf_.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+    rpos_ = 0;
+    rbuf_.resize(kReadChunk);
+    ssize_t n = t_.recv_some(&rbuf_[0], kReadChunk);
+    rbuf_.resize(n > 0 ? static_cast<size_t>(n) : 0);
     return n;
 }
 

@@ -100,7 +100,7 @@ public:
     bool has_buffered() const { return rpos_ < rbuf_.size() || t_.pending(); }
 
 private:
-    ssize_t fill();  // reads more from the transport into rbuf_
+    ssize_t fill();  // refills the consumed rbuf_ from the transport
     Transport &t_;
     size_t max_head_;
     std::string rbuf_;  // received, not yet consumed (rbuf_[rpos_..])
