@@ -10,7 +10,8 @@
 //
 //   sync_push, sync_push_many, sync_delete   push.cpp (execute_push)
 //   sync_pull, sync_pull_page                pull.cpp
-//   sync_state, sync_zones, sync_account     state.cpp
+//   sync_state, sync_zones, sync_account,
+//   sync_zone_states                         state.cpp (sync_zone_states: 1.5)
 //   issue_token, revoke_token, token_user,
 //   token_user_hash                          tokens.cpp
 //   set_quota, drop_user                     admin.cpp
@@ -299,6 +300,14 @@ Datum credsync_sync_zones_1_4(PG_FUNCTION_ARGS)
 {
     text *user_id = user_id_arg(fcinfo, 0);
     sync_zones(begin_materialized_result(fcinfo), user_id, true);
+    return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(credsync_sync_zone_states_1_5);
+Datum credsync_sync_zone_states_1_5(PG_FUNCTION_ARGS)
+{
+    text *user_id = user_id_arg(fcinfo, 0);
+    sync_zone_states(begin_materialized_result(fcinfo), user_id);
     return (Datum)0;
 }
 

@@ -22,7 +22,8 @@
 # NOTIFY payloads) gives the same answers on both; the upgraded database
 # continues counting where it stood; after grant_app/grant_proxy again the
 # app role can call what the update added (1.3: token_user_hash; 1.4:
-# accounts, login, devices, zone_delete, account_delete), and no app or
+# accounts, login, devices, zone_delete, account_delete; 1.5:
+# sync_zone_states), and no app or
 # proxy role can CALL compact_batched. 1.4: tokens issued before the update
 # are devices (each its own id, its label kept), and an app role signs up
 # and logs in with a real Ed25519 signature on the upgraded database.
@@ -340,6 +341,8 @@ old cursor after zone_delete	SELECT * FROM credsync.sync_pull('alice', 'notes', 
 old full sync after zone_delete	SELECT * FROM credsync.sync_pull_page('alice', 'notes', 1, 1000, true)
 push after zone_delete	SELECT * FROM credsync.sync_push('alice', 'notes', '\\x0f', '$(u 16)')
 zone_delete again	SELECT credsync.zone_delete('alice', 'notes') > 0, credsync.zone_delete('alice', 'no-such-zone')
+# 1.5: every zone's state in one call
+zone_states alice	SELECT z.zone, z.gencount, z.digest = s.digest AS digest_as_state, z.items, z.bytes, z.horizon FROM credsync.sync_zone_states('alice') z, LATERAL credsync.sync_state('alice', z.zone) s
 account_create	SELECT user_id, device IS NOT NULL, token ~ '^cs_' FROM credsync.account_create('erin', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 3, 268435456, '\\xee', 'erin laptop')
 account_create taken	SELECT * FROM credsync.account_create('erin', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 3, 268435456, '\\xee')
 account_create has data	SELECT * FROM credsync.account_create('alice', '\\x$(printf "ab%.0s" {1..32})', '\\x$(printf "cd%.0s" {1..16})', 3, 268435456, '\\xee')
@@ -366,6 +369,7 @@ app token_user_hash	SELECT credsync.token_user_hash(sha256('cs_unknown'::bytea))
 app login_challenge	SELECT length(challenge) FROM credsync.login_challenge('erin')
 app token_identity	SELECT count(*) FROM credsync.token_identity(sha256('cs_unknown'::bytea))
 app zone_delete	SELECT credsync.zone_delete('dave', 'nothing')
+app zone_states	SELECT count(*) FROM credsync.sync_zone_states('dave')
 app token_list	SELECT count(*) FROM credsync.token_list('dave')
 app issue_token	SELECT credsync.issue_token('dave') IS NOT NULL
 app compact	SELECT credsync.compact()
@@ -509,6 +513,7 @@ for old in "${olds[@]}"; do
     grep -q '^app issue_token: ERROR 42501' "$work/calls-up.out" && grep -q '^app push: (' "$work/calls-up.out" && grep -q '^app page: (' "$work/calls-up.out" &&
         grep -q '^app token_user_hash: (t)' "$work/calls-up.out" &&
         grep -q '^app login_challenge: (32)' "$work/calls-up.out" && grep -q '^app zone_delete: (0)' "$work/calls-up.out" &&
+        grep -q '^app zone_states: (' "$work/calls-up.out" &&
         grep -q '^app token_list: ERROR 42501' "$work/calls-up.out" &&
         grep -q '^proxy issue_token: (t)' "$work/calls-up.out" &&
         ok "$tag: roles granted before the update, granted again after it as documented, have exactly their privileges (app: app functions only; proxy: + issue_token)" ||
