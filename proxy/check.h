@@ -11,7 +11,7 @@ namespace credsync {
 
 // The extension version this proxy's queries need (the oldest that has every
 // function it calls).
-constexpr const char *kRequiredExtension = "1.4";
+constexpr const char *kRequiredExtension = "1.5";
 
 // Logs a line per finding; never fails.
 void log_database_findings(const Config &cfg);

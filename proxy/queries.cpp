@@ -33,8 +33,10 @@ const Statement limits = {"limits",
                           " pg_catalog.current_setting('credsync.max_batch_records', true)",
                           {}};
 
+// Every zone with its digest and horizon in one statement (extension 1.5), so
+// that a device with nothing new learns it from GET /v1/zones alone.
 const Statement zones = {"zones",
-                         "SELECT zone, gencount, items, bytes FROM credsync.sync_zones($1)",
+                         "SELECT zone, gencount, digest, items, bytes, horizon FROM credsync.sync_zone_states($1)",
                          {oid::text}};
 
 const Statement zone_state = {

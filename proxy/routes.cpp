@@ -118,11 +118,16 @@ Reply Api::zones(const std::string &user)
     auto lease = pool_.acquire();
     Result r = lease->run(queries::zones, {Param::text(user)});
     json list = json::array();
-    for (int i = 0; i < PQntuples(r.get()); i++)
+    for (int i = 0; i < PQntuples(r.get()); i++) {
+        std::string digest = PQgetvalue(r.get(), i, 2);  // bytea text output: \x + hex, as in zone()
+        if (digest.rfind("\\x", 0) == 0) digest = digest.substr(2);
         list.push_back({{"zone", PQgetvalue(r.get(), i, 0)},
                         {"gencount", int_at(r.get(), i, 1)},
-                        {"items", int_at(r.get(), i, 2)},
-                        {"bytes", int_at(r.get(), i, 3)}});
+                        {"digest", digest},
+                        {"items", int_at(r.get(), i, 3)},
+                        {"bytes", int_at(r.get(), i, 4)},
+                        {"horizon", int_at(r.get(), i, 5)}});
+    }
     return json_reply(200, {{"zones", list}});
 }
 

@@ -163,8 +163,21 @@ def t_push_pull(p):
     check("an empty push to a new zone answers 0 and creates no zone",
           r.json == {"gencount": 0, "results": []} and "empty-zone" not in [z["zone"] for z in c.get("/v1/zones").json["zones"]], r)
     r = c.get("/v1/zones")
-    check("zones lists the user's zones with counters",
-          r.status == 200 and {"zone": "main", "gencount": 7, "items": 1, "bytes": 10} in r.json["zones"], r)
+    st = c.get("/v1/zones/main").json
+    check("zones lists the user's zones with counters, digest and horizon (as GET /v1/zones/{zone}; extension 1.5)",
+          r.status == 200 and {"zone": "main", "gencount": 7, "digest": st["digest"], "items": 1, "bytes": 10,
+                               "horizon": 0} in r.json["zones"]
+          and st["digest"] == expected_digest([(items[0], 4)]), r)
+    # A zone with a horizon: pushed (1), deleted (2: the horizon), pushed again (3).
+    c.push("main-2", [{"blob": b64(b"x")}])
+    c.request("DELETE", "/v1/zones/main-2")
+    new_item = c.push("main-2", [{"blob": b64(b"y")}]).json["results"][0]["item"]
+    zl = {z["zone"]: z for z in c.get("/v1/zones").json["zones"]}
+    st2 = c.get("/v1/zones/main-2").json
+    check("every listed zone carries its own digest (64 lower-case hex) and horizon",
+          all(re.fullmatch("[0-9a-f]{64}", z["digest"]) for z in zl.values())
+          and zl["main-2"]["digest"] == st2["digest"] == expected_digest([(new_item, 3)])
+          and zl["main-2"]["horizon"] == st2["horizon"] == 2 and zl["main"]["digest"] == st["digest"], zl)
     secrets.append(b64(blobs[0]))
 
 
