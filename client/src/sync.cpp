@@ -39,6 +39,14 @@ void failpoint(const char *name)
     if (fp && std::strcmp(fp, name) == 0) _exit(137);
 }
 
+bool is_digest_hex(const std::string &s)
+{
+    if (s.size() != 64) return false;
+    for (char c : s)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
 int64_t get_int(const json &j, const char *key)
 {
     if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) bad_answer(std::string("no integer ") + key);
@@ -76,19 +84,30 @@ std::string SyncEngine::local_digest(const std::string &zone)
 
 void SyncEngine::sync_all(bool full, SyncStats &stats)
 {
-    std::map<std::string, std::optional<int64_t>> zones;
+    // Zones this device knows and the server does not list stay unlisted
+    // (nullopt): never pushed, or deleted on the server.
+    std::map<std::string, std::optional<Listed>> zones;
     for (auto &z : store_.zone_names()) zones[z];
     json list = api_.zones();
     if (!list.contains("zones") || !list["zones"].is_array()) bad_answer("no zone list");
     for (auto &z : list["zones"]) {
         std::string name = z.value("zone", "");
         if (!valid_zone(name)) bad_answer("a zone name that is not one");
-        zones[name] = get_int(z, "gencount");
+        Listed l;
+        l.gencount = get_int(z, "gencount");
+        // Servers with extension 1.5 list each zone's digest; older ones do
+        // not, and the digest is then read per zone as before.
+        if (z.contains("digest")) {
+            if (!z["digest"].is_string() || !is_digest_hex(z["digest"].get<std::string>()))
+                bad_answer("a zone digest that is not 64 hex digits");
+            l.digest = z["digest"].get<std::string>();
+        }
+        zones[name] = l;
     }
-    for (auto &[z, gencount] : zones) sync_zone(z, full, stats, gencount);
+    for (auto &[z, listed] : zones) sync_zone(z, full, stats, listed);
 }
 
-void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats, std::optional<int64_t> listed_gencount)
+void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats, std::optional<Listed> listed)
 {
     try {
         ZoneRow z = store_.zone_or_new(zone);
@@ -100,14 +119,26 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
         }
         bool did_full = false;
         int conflicts = 0;
-        // Nothing new on either side: straight to the digest check (a sync
-        // with nothing new is the zone list and one state read per zone).
-        bool idle = listed_gencount && *listed_gencount == z.cursor && z.cursor > 0 && z.resync.empty() &&
-                    z.outbox_op.empty() && store_.pending(zone) == 0;
+        // Nothing new on either side: straight to the digest check, with the
+        // digest the zone list carried (a sync with nothing new is then the
+        // zone list alone). The list's gencount and digest were read in one
+        // snapshot, and the gencount equals the cursor, so the digest is the
+        // one of the records the mirror should hold.
+        const bool quiet = z.cursor > 0 && z.resync.empty() && z.outbox_op.empty() && store_.pending(zone) == 0;
+        bool idle = quiet && listed && listed->gencount == z.cursor;
+        std::optional<std::string> listed_digest = idle && listed ? listed->digest : std::nullopt;
+        // A zone the server does not list (deleted there, with no push since)
+        // holds nothing on the server: a mirror that holds nothing either is
+        // in sync without asking.
+        if (quiet && !listed && !full && local_digest(zone) == std::string(64, '0')) {
+            stats.zones.push_back({zone, z.cursor});
+            return;
+        }
         for (int round = 0; round < kMaxRounds; round++) {
             if (idle) {
                 idle = false;
             } else {
+                listed_digest.reset();
                 if (flush_outbox(z, stats) == Flush::conflict) conflicts++;
                 if (!z.resync.empty() || z.cursor == 0) {
                     full_resync(z, z.resync.empty() ? Mode::initial : mode_of(z.resync), stats);
@@ -134,10 +165,17 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
                      *z.server_gencount != z.cursor))
                     continue;  // pull back what others wrote meanwhile, push what is left
             }
-            json st = api_.zone_state(zone);
-            int64_t g = get_int(st, "gencount");
-            if (g != z.cursor) continue;  // someone wrote since our last page: pull again
-            std::string digest = st.value("digest", "");
+            int64_t g = z.cursor;
+            std::string digest;
+            if (listed_digest) {
+                digest = *listed_digest;
+                listed_digest.reset();
+            } else {
+                json st = api_.zone_state(zone);
+                g = get_int(st, "gencount");
+                if (g != z.cursor) continue;  // someone wrote since our last page: pull again
+                digest = st.value("digest", "");
+            }
             if (digest != local_digest(zone)) {
                 if (did_full)
                     throw Error(Error::Kind::tampered,

@@ -54,11 +54,16 @@ public:
     // of every zone, comparing every record with the mirror (finds blobs the
     // server changed in place).
     void sync_all(bool full, SyncStats &stats);
-    // listed_gencount: the zone's gencount in GET /v1/zones, when known
-    // (equal to the cursor with nothing pending: nothing to pull or push,
-    // only the digest to check).
-    void sync_zone(const std::string &zone, bool full, SyncStats &stats,
-                   std::optional<int64_t> listed_gencount = std::nullopt);
+    // A zone as GET /v1/zones lists it: its gencount and (extension 1.5)
+    // its digest, read in one snapshot.
+    struct Listed {
+        int64_t gencount = 0;
+        std::optional<std::string> digest;  // 64 lower-case hex; nullopt from an older server
+    };
+    // listed: the zone in GET /v1/zones; nullopt when the server does not
+    // list it. A gencount equal to the cursor with nothing pending: nothing
+    // to pull or push, only the digest to check (the listed one, when given).
+    void sync_zone(const std::string &zone, bool full, SyncStats &stats, std::optional<Listed> listed);
 
     // The zone digest of the local mirror (hex), as the server computes it.
     std::string local_digest(const std::string &zone);

@@ -211,6 +211,74 @@ def t_digest_tamper():
           r.rc == 1 and "digest" in r.err and "full resync" in r.err, r)
 
 
+def requests_during(fn):
+    """The proxy's access-log lines for /v1/ routes written while fn ran
+    (the log writer flushes within 50 ms; nothing else talks to this proxy
+    while a case runs)."""
+    time.sleep(0.3)
+    before = open(stack.proxy_log, errors="replace").read().count("\n")
+    out = fn()
+    time.sleep(0.3)
+    lines = open(stack.proxy_log, errors="replace").read().splitlines()[before:]
+    return out, [x for x in lines if " /v1/" in x]
+
+
+def t_one_request():
+    """Issue 12 item 7: a sync with nothing new is one request (GET /v1/zones,
+    which carries every zone's gencount and digest), whatever the number of
+    zones; a zone another device made is still found and pulled."""
+    a, b = account(2, "quiet")
+    a.add("q1", "pw-q1", zone="default")
+    a.add("q2", "pw-q2", zone="home")
+    a.add("q3", "pw-q3", zone="work")
+    synced(a, b)
+    r, reqs = requests_during(b.sync)
+    check("one request: a sync with nothing new (3 zones) is exactly one request, GET /v1/zones",
+          r.rc == 0 and len(reqs) == 1 and "GET /v1/zones " in reqs[0] + " ", (r, reqs))
+    check("one request: it still reports every zone at its gencount",
+          r.rc == 0 and sorted(z["zone"] for z in r.json()["zones"]) == ["default", "home", "work"], r)
+    a.add("q4", "pw-q4", zone="travel")
+    synced(a)
+    r, reqs = requests_during(b.sync)
+    check("one request: a zone another device created is pulled (the zone list names it)",
+          r.rc == 0 and r.json()["pulled"] == 1 and any(e["title"] == "q4" for e in b.json("list")), (r, reqs))
+    r, reqs = requests_during(b.sync)
+    check("one request: and the sync after it is one request again", r.rc == 0 and len(reqs) == 1, (r, reqs))
+    b.add("q5", "pw-q5", zone="home")
+    r, reqs = requests_during(b.sync)
+    check("one request: a pending local change is pushed (more than the zone list)",
+          r.rc == 0 and r.json()["pushed"] == 1 and len(reqs) > 1, (r, reqs))
+
+
+def t_digest_same_gencount():
+    """The server's content changes while its gencount comes back to the
+    device's cursor (restored to an older dump, then pushed to by another
+    device up to the same gencount): the zone list's digest, not its
+    gencount, shows it, and the device resyncs and re-uploads what was lost."""
+    a, b, c = account(3, "samegen")
+    x = a.add("x", "pw-x")
+    synced(a, b)
+    dump = os.path.join(stack.work, f"{a.user}.dump")
+    stack.dump(dump)                 # the zone at gencount 1: x
+    y = a.add("y", "pw-y")
+    synced(a, b)                     # b's cursor: 2 (x, y)
+    stack.restore(dump)              # back to gencount 1
+    z = c.add("z", "pw-z")
+    synced(c)                        # c pulls x, pushes z: gencount 2 again, without y
+    srv = stack.live_items(a.user).get("default", {})
+    check("same gencount: the server is back at b's cursor (2) with other content (x, z; no y)",
+          stack.psql(f"SELECT gencount FROM credsync.zones WHERE user_id = '{a.user}' AND zone = 'default'") == "2"
+          and set(srv) == {x, z}, srv)
+    r = b.sync()
+    check("same gencount: b's sync sees the digest differ, resyncs and succeeds",
+          r.rc == 0 and "digest" in r.err and r.json()["resyncs"] >= 1, r)
+    synced(a, b, c)
+    ids = {x, y, z}
+    check("same gencount: every device and the server hold x, y and z",
+          all({e["id"] for e in d.json("list")} == ids for d in (a, b, c))
+          and set(stack.live_items(a.user).get("default", {})) == ids, [d.json("list") for d in (a, b, c)])
+
+
 def t_zones_and_watch():
     a, b = account(2, "watch")
     a.add("home wifi", "wifi-1", zone="home")
@@ -317,7 +385,12 @@ def t_https():
 
 for name, fn in [("example", t_example), ("too large", t_too_large), ("https", t_https), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
-                 ("digest", t_digest_tamper), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
+                 ("digest", t_digest_tamper), ("one request", t_one_request),
+                 ("same gencount", t_digest_same_gencount), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
+    # CREDSYNC_CLIENT_CASES="one request,same gencount" runs only those (debugging).
+    only = os.environ.get("CREDSYNC_CLIENT_CASES")
+    if only and name not in only.split(","):
+        continue
     tap.run(name, fn)
 stack.stop_proxy()
 sys.exit(1 if tap.failures else 0)
