@@ -114,27 +114,51 @@ long long steady_ms()
         .count();
 }
 
-// SELECT 1 on the listening connection, answered within kHeartbeatMs.
-// Notifications that arrive meanwhile stay queued in libpq for PQnotifies.
-bool heartbeat(PGconn *conn)
+// Every statement on a listening connection is answered within kHeartbeatMs
+// or the connection counts as lost. A plain PQexec waits for as long as the
+// server keeps the connection open: a node that hangs without closing it
+// (a stopped backend, a network that drops packets) stalled the listener
+// until TCP gave up, about 30 s (tcp_user_timeout), and with it every
+// wake-up, revocation and node-list read.
+// The statement's result, or nullptr: not sent, failed or not answered in
+// time (the connection is then busy and must be closed). Notifications that
+// arrive meanwhile stay queued in libpq for PQnotifies.
+PGresult *query_within(PGconn *conn, const char *sql, int timeout_ms)
 {
-    if (!PQsendQuery(conn, "SELECT 1")) return false;
-    long long deadline = steady_ms() + kHeartbeatMs;
+    if (!PQsendQuery(conn, sql)) return nullptr;
+    long long deadline = steady_ms() + timeout_ms;
     for (;;) {
-        if (!PQconsumeInput(conn)) return false;
+        if (!PQconsumeInput(conn)) return nullptr;
         if (!PQisBusy(conn)) {
+            // The last result is the statement's (a multi-statement string
+            // gives one per statement); any error makes the whole nullptr.
+            PGresult *last = nullptr;
             bool ok = true;
             while (PGresult *r = PQgetResult(conn)) {
-                ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK;
-                PQclear(r);
+                ExecStatusType st = PQresultStatus(r);
+                ok = ok && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
+                if (last) PQclear(last);
+                last = r;
             }
-            return ok;
+            if (!ok && last) {
+                PQclear(last);
+                last = nullptr;
+            }
+            return last;
         }
         long long left = deadline - steady_ms();
-        if (left <= 0) return false;
+        if (left <= 0) return nullptr;
         pollfd p{PQsocket(conn), POLLIN, 0};
         ::poll(&p, 1, static_cast<int>(left));
     }
+}
+
+// SELECT 1 on the listening connection, answered within kHeartbeatMs.
+bool heartbeat(PGconn *conn)
+{
+    PGresult *r = query_within(conn, "SELECT 1", kHeartbeatMs);
+    if (r) PQclear(r);
+    return r != nullptr;
 }
 
 }  // namespace
@@ -196,7 +220,9 @@ std::string with_host(const std::string &conninfo, const std::string &host, cons
 bool Listener::connect_node(Node &n)
 {
     PGconn *conn = connect_db(n.conninfo, "credsync-proxy-listener");
-    PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, "LISTEN credsync; LISTEN credsync_tokens") : nullptr;
+    PGresult *r = PQstatus(conn) == CONNECTION_OK
+                      ? query_within(conn, "LISTEN credsync; LISTEN credsync_tokens", kHeartbeatMs)
+                      : nullptr;
     bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (r) PQclear(r);
     if (!ok) {
@@ -236,17 +262,18 @@ bool Listener::read_nodes(std::vector<Node> &nodes)
     PGconn *db = static_cast<PGconn *>(nodes[0].conn);
     // pg_dist_node exists only with citus, and a failed query would count as
     // a lost connection: ask first.
-    PGresult *r = PQexec(db, "SELECT count(*) FROM pg_catalog.pg_extension WHERE extname = 'citus'");
+    PGresult *r = query_within(db, "SELECT count(*) FROM pg_catalog.pg_extension WHERE extname = 'citus'", kHeartbeatMs);
     bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     bool citus = ok && std::string(PQgetvalue(r, 0, 0)) != "0";
     if (r) PQclear(r);
     if (!ok) return false;
     for (size_t i = 1; i < nodes.size(); i++) nodes[i].seen = false;
     if (citus) {
-        r = PQexec(db,
-                   "SELECT nodename, nodeport::pg_catalog.text FROM pg_catalog.pg_dist_node"
-                   " WHERE noderole OPERATOR(pg_catalog.=) 'primary' AND groupid OPERATOR(pg_catalog.<>) 0"
-                   " ORDER BY nodename, nodeport");
+        r = query_within(db,
+                         "SELECT nodename, nodeport::pg_catalog.text FROM pg_catalog.pg_dist_node"
+                         " WHERE noderole OPERATOR(pg_catalog.=) 'primary' AND groupid OPERATOR(pg_catalog.<>) 0"
+                         " ORDER BY nodename, nodeport",
+                         kHeartbeatMs);
         ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
         if (ok) {
             for (int row = 0; row < PQntuples(r); row++) {
