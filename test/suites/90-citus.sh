@@ -82,9 +82,13 @@ expect_eq "distribute(): zones, records, ops, quotas, accounts, ... hash-distrib
               ' colocations=' || count(DISTINCT p.colocationid) FILTER (WHERE p.partmethod = 'h')
          FROM pg_dist_partition p JOIN pg_class c ON c.oid = p.logicalrelid
         WHERE c.relnamespace = 'credsync'::regnamespace")"
-expect_eq "distribute(): every function taking the user first is delegated by it" "23" \
+expect_eq "distribute(): every function taking the user first is delegated by it" "24" \
     "$(q "SELECT count(*) FROM pg_dist_object WHERE classid = 'pg_proc'::regclass AND distribution_argument_index = 0
             AND objid::regproc::text LIKE 'credsync.%'")"
+expect_eq "distribute(): the three writes through the table access methods are delegated also in a transaction block (force_delegation)" \
+    "credsync.sync_delete credsync.sync_push credsync.sync_push_many" \
+    "$(q "SELECT string_agg(objid::regproc::text, ' ' ORDER BY objid::regproc::text) FROM pg_dist_object
+           WHERE classid = 'pg_proc'::regclass AND force_delegation")"
 snapshot >"$work/after"
 check "moved to the workers: every zone's gencount, digest, items and records are what they were ($(wc -l <"$work/before") zones)" \
     cmp -s "$work/before" "$work/after"
@@ -116,10 +120,51 @@ where() {  # the user's rows in the shard on its worker, and in the shells
 }
 expect_eq "a user on worker 1: its 3 records are in its shard there; the shell tables of all nodes stay empty" "shard=3 shells=0 0 0" "$(where "$u1" w1)"
 expect_eq "a user on worker 2: its 3 records are in its shard there; the shell tables of all nodes stay empty" "shard=3 shells=0 0 0" "$(where "$u2" w2)"
-err=$(psql -X -A -t -q -d "$C" -c "BEGIN" -c "SELECT * FROM credsync.sync_push('$u1', 'z', '\\x04')" -c "COMMIT" 2>&1)
-check "a push in an explicit transaction block (not delegated) is refused with a hint, not written on the coordinator" \
+# Pushes in a transaction block or PL/pgSQL (force_delegation, docs/scaling.md):
+# delegated into the coordinator's distributed transaction on the user's
+# worker; a push Citus still cannot delegate is refused, not misplaced.
+tx_user() {  # tx_user PREFIX PORT: a user whose shard is on the node with PORT
+    q "SELECT u FROM generate_series(1, 300) g, LATERAL (SELECT '$1' || g AS u) x
+        WHERE (SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = get_shard_id_for_distribution_column('credsync.zones', u)) = $2 LIMIT 1"
+}
+ta=$(tx_user txa- "$(port w1)") tb=$(tx_user txb- "$(port w1)") tc=$(tx_user txc- "$(port w2)")
+gens() { for u in "$@"; do q "SELECT gencount FROM credsync.sync_state('$u', 'z')"; done | paste -sd' '; }
+out=$(psql -X -A -t -q -d "$C" -c "BEGIN" -c "SELECT gencount FROM credsync.sync_push('$ta', 'z', '\\x01')" \
+      -c "SELECT gencount FROM credsync.sync_push('$ta', 'z', '\\x02')" -c "SELECT gencount FROM credsync.sync_state('$ta', 'z')" -c "COMMIT" 2>&1)
+expect_eq "a transaction block: two pushes of a user are delegated into it and it sees them (gencounts 1, 2; state 2), committed with it" \
+    "1 2 2 | 2" "$(echo $out) | $(gens "$ta")"
+out=$(psql -X -A -t -q -d "$C" -c "BEGIN" -c "SELECT gencount FROM credsync.sync_push('$ta', 'z', '\\x03')" -c "ROLLBACK" 2>&1)
+expect_eq "a transaction block rolled back: its push (gencount 3) is gone with it" "3 | 2" "$(echo $out) | $(gens "$ta")"
+err=$(psql -X -A -t -q -d "$C" -c "BEGIN TRANSACTION READ ONLY" -c "SELECT * FROM credsync.sync_push('$ta', 'z', '\\x04')" -c "ROLLBACK" 2>&1)
+check "a read-only transaction block: the delegated push is refused on the worker" grep -q "in a read-only transaction" <<<"$err"
+out=$(psql -X -A -t -q -d "$C" -c "BEGIN" -c "SELECT gencount FROM credsync.sync_push('$ta', 'z', '\\x05')" \
+      -c "SELECT gencount FROM credsync.sync_push('$tb', 'z', '\\x05')" -c "COMMIT" 2>&1)
+expect_eq "a transaction block pushing for two users on the same worker commits both" "3 1 | 3 1" "$(echo $out) | $(gens "$ta" "$tb")"
+err=$(psql -X -A -t -q -d "$C" -c "BEGIN" -c "SELECT gencount FROM credsync.sync_push('$ta', 'z', '\\x06')" \
+      -c "SELECT gencount FROM credsync.sync_push('$tc', 'z', '\\x06')" -c "COMMIT" 2>&1)
+check "a transaction block pushing for users on two workers cannot commit (two-phase commit, and a push NOTIFYs)" \
+    grep -q "cannot PREPARE a transaction that has executed LISTEN, UNLISTEN, or NOTIFY" <<<"$err"
+expect_eq "... and nothing of it was written on either worker" "3 0" "$(gens "$ta" "$tc")"
+out=$(q "DO \$\$ BEGIN PERFORM * FROM credsync.sync_push('$ta', 'z', '\\x07'); END \$\$;
+        SELECT gencount FROM credsync.sync_state('$ta', 'z')" 2>&1)
+expect_eq "PL/pgSQL: a push with a constant user is delegated" "4" "$out"
+out=$(q "DO \$\$ DECLARE u text := '$ta'; BEGIN PERFORM * FROM credsync.sync_push(u, 'z', '\\x08'); END \$\$;
+        SELECT gencount FROM credsync.sync_state('$ta', 'z')" 2>&1)
+expect_eq "PL/pgSQL: a push with the user in a variable is delegated (Citus plans it with the value)" "5" "$out"
+err=$(q "DO \$\$ BEGIN PERFORM * FROM credsync.sync_push((SELECT '$ta'), 'z', '\\x09'); END \$\$" 2>&1)
+check "PL/pgSQL: a push with the user from a subquery (not delegated) is refused with a hint, not written on the coordinator" \
     grep -q "this call was not delegated there" <<<"$err"
-expect_eq "... and changed nothing" "3" "$(q "SELECT gencount FROM credsync.sync_state('$u1', 'z')")"
+expect_eq "... and changed nothing" "5 | 0 0 0" "$(gens "$ta") | $(for m in coord w1 w2; do qn "$m" "SELECT pg_relation_size('credsync.records')"; done | paste -sd' ')"
+# A NULL user through the coordinator: Citus 13.2.2 hashed the NULL
+# distribution argument and crashed the backend (every session of the
+# coordinator was reset); deploy/citus/citus-13.2.2-null-distribution-argument.patch
+# makes it run the call locally, where credsync refuses it (CS400).
+for call in "SELECT * FROM credsync.sync_pull(NULL, 'z')" "SELECT credsync.sync_push(NULL, 'z', '\\x01')" \
+            "SELECT * FROM credsync.sync_state(NULL::text, 'z')" "SELECT credsync.device_list(NULL)"; do
+    err=$(psql -X -A -t -q -d "$C" -v VERBOSITY=verbose -c "$call" 2>&1)
+    check "a NULL user through the coordinator: CS400, not a crash ($call)" grep -q "ERROR:  CS400" <<<"$err"
+done
+check "... and the coordinator did not restart" [ "$(grep -c 'terminated by signal' "$base/coord/data/server.log")" = 0 ]
 t1=$(q "SELECT credsync.issue_token('$u1', 'l1')") t2=$(q "SELECT credsync.issue_token('$u2', 'l2')")
 expect_eq "token_user through the coordinator, users on both workers" "$u1 $u2" \
     "$(q "SELECT credsync.token_user('$t1')") $(q "SELECT credsync.token_user('$t2')")"
@@ -241,6 +286,50 @@ for w in w1 w2; do
     check "proxy on the coordinator: ... within 2 s (${ms} ms)" [ "$ms" -lt 2000 ]
 done
 proxy_stop
+
+# 3d. a coordinator that hangs without closing the listener's connection
+# (test/tools/hang-proxy.py swallows the node-list query, then everything
+# on that connection, keeping it open): the listener gives the read up
+# within its 1 s deadline, counts the connection as lost and makes a new
+# one; a long-poll is woken by a push on a worker again. (A plain PQexec
+# waited until the connection closed: here, for ever.)
+hport=$(free_port)
+python3 test/tools/hang-proxy.py "$hport" 127.0.0.1 "$(port coord)" "FROM pg_catalog.pg_dist_node" \
+    "$work/hang-arm" "$work/hang-at" >/dev/null 2>&1 &
+hang_pid=$!
+pport=$(free_port)
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$hport") 2>/dev/null && break; sleep 0.1; done
+proxy_start "host=127.0.0.1 port=$hport user=postgres dbname=postgres sslmode=disable" "$pport" "$work/proxy-hang.log" ||
+    not_ok "start the proxy on the coordinator through hang-proxy"
+for _ in $(seq 1 100); do [ "$(grep -c 'listening on node' "$work/proxy-hang.log")" -ge 2 ] && break; sleep 0.1; done
+touch "$work/hang-arm"  # the next node-list read (within 5 s) hangs
+for _ in $(seq 1 100); do [ -s "$work/hang-at" ] && break; sleep 0.1; done
+lost_ms=
+if [ -s "$work/hang-at" ]; then
+    for _ in $(seq 1 300); do
+        grep -q 'cannot read the node list' "$work/proxy-hang.log" &&
+            { lost_ms=$(( $(date +%s%3N) - $(cat "$work/hang-at") )); break; }
+        sleep 0.05
+    done
+fi
+echo "# node-list read given up ${lost_ms:-never (15 s)} ms after the coordinator hung"
+check "listener: a coordinator hanging on the node-list read is given up on within its 1 s deadline (${lost_ms:-never} ms; 2.5 s allowed)" \
+    [ -n "$lost_ms" ] && [ "$lost_ms" -lt 2500 ]
+u=$(on_node "hang-" "$(port w1)")
+tok=$(q "SELECT credsync.issue_token('$u', 'hang')")
+q "SELECT * FROM credsync.sync_push('$u', 'z', '\\x01')" >/dev/null
+for _ in $(seq 1 100); do [ "$(grep -c 'listening on node' "$work/proxy-hang.log")" -ge 4 ] && break; sleep 0.1; done
+api "$tok" "/v1/zones/z/pull?since=1&wait=10" >"$work/lp-status" &
+lp=$!
+sleep 1.5
+t0=$(date +%s%N)
+q "SELECT * FROM credsync.sync_push('$u', 'z', '\\x02')" >/dev/null
+wait "$lp"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "listener: after the hang, back on every node: a long-poll is woken by a push on worker 1 ($(cat "$work/lp-status"), ${ms} ms)" \
+    [ "$(cat "$work/lp-status")" = 200 ] && [ "$ms" -lt 1000 ]
+proxy_stop
+kill "$hang_pid" 2>/dev/null; wait "$hang_pid" 2>/dev/null
 
 # 4. the checker through the coordinator, plain and with a worker killed
 common=(--conninfo "$C" --users 8 --zones 3 --seed "$RANDOM")
