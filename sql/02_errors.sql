@@ -51,13 +51,18 @@ SELECT regress_util.try($$SELECT credsync.compact(NULL)$$);
 SELECT regress_util.try($$SELECT credsync.compact('-1 day')$$);
 
 -- CS413: blob and batch limits (DETAIL names the setting and its value).
-SET credsync.max_blob_bytes = 4;
+-- SET LOCAL in a transaction block: a setting is read where the call runs,
+-- and on Citus that is the user's worker, which gets SET LOCAL with
+-- citus.propagate_set_commands = 'local' but never a session's SET.
+BEGIN;
+SET LOCAL credsync.max_blob_bytes = 4;
 SELECT regress_util.try($$SELECT credsync.sync_push('alice', 'default', '\x0102030405')$$);
 SELECT regress_util.try($$SELECT credsync.sync_push('alice', 'default', '\x01020304')$$);
-RESET credsync.max_blob_bytes;
-SET credsync.max_batch_records = 2;
+COMMIT;
+BEGIN;
+SET LOCAL credsync.max_batch_records = 2;
 SELECT regress_util.try($$SELECT credsync.sync_push_many('alice', 'default', NULL, ARRAY['\x01', '\x02', '\x03']::bytea[])$$);
-RESET credsync.max_batch_records;
+COMMIT;
 SHOW credsync.max_blob_bytes;
 SHOW credsync.max_batch_records;
 SHOW credsync.default_max_bytes;

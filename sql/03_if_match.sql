@@ -14,7 +14,7 @@ SELECT credsync.sync_delete('carol', 'default', '00000000-0000-4000-8000-0000000
 SELECT gencount FROM credsync.sync_push('carol', 'default', '\x35', '00000000-0000-4000-8000-0000000000c3', 0);
 -- An absent item is reported as gencount 0, deleted false.
 SELECT regress_util.try($$SELECT credsync.sync_push('carol', 'default', '\x44', '00000000-0000-4000-8000-0000000000c4', 9)$$);
-SELECT regress_util.try($$SELECT credsync.sync_delete('carol', 'default', '00000000-0000-4000-8000-0000000000c4', 1)$$);
+SELECT regress_util.try($$SELECT * FROM credsync.sync_delete('carol', 'default', '00000000-0000-4000-8000-0000000000c4', 1)$$);
 -- A tombstone is reported with deleted true.
 SELECT credsync.sync_delete('carol', 'default', '00000000-0000-4000-8000-0000000000c3');
 SELECT regress_util.try($$SELECT credsync.sync_push('carol', 'default', '\x36', '00000000-0000-4000-8000-0000000000c3', 1)$$);

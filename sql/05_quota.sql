@@ -22,8 +22,10 @@ SELECT credsync.set_quota('erin', NULL, 100);
 SELECT * FROM credsync.sync_account('erin');
 SELECT credsync.set_quota('erin', NULL, NULL);
 SELECT * FROM credsync.sync_account('erin');
-SET credsync.default_max_items = 2;
+-- (SET LOCAL: see 02_errors.)
+BEGIN;
+SET LOCAL credsync.default_max_items = 2;
 SELECT regress_util.try($$SELECT credsync.sync_push('erin', 'c', '\x01')$$);
 SELECT * FROM credsync.sync_account('erin');
-RESET credsync.default_max_items;
+COMMIT;
 SELECT gencount FROM credsync.sync_push('erin', 'c', '\x01');

@@ -23,14 +23,14 @@ SELECT count(*) AS triggers FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrel
   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'credsync';
 
 -- A role with no grants can read no table and call no function.
-CREATE ROLE regress_nobody;
+CREATE ROLE regress_nobody LOGIN;  -- LOGIN: on Citus the coordinator connects to the workers as it
 SET ROLE regress_nobody;
 SELECT regress_util.try($$SELECT * FROM credsync.records$$);
 SELECT regress_util.try($$SELECT * FROM credsync.sync_pull('alice', 'default')$$);
 SELECT regress_util.try($$SELECT credsync.token_user('x')$$);
 RESET ROLE;
 -- grant_app: the app functions only; tables stay closed.
-CREATE ROLE regress_app;
+CREATE ROLE regress_app LOGIN;  -- LOGIN: on Citus the coordinator connects to the workers as it
 SELECT credsync.grant_app('regress_app');
 SET ROLE regress_app;
 SELECT gencount FROM credsync.sync_push('ivan', 'default', '\x01');
@@ -48,7 +48,7 @@ SELECT regress_util.try($$SELECT credsync.grant_proxy('regress_nobody')$$);
 SELECT regress_util.try($$SET credsync.max_blob_bytes = 100000000$$);
 RESET ROLE;
 -- grant_proxy: the app functions plus issue_token.
-CREATE ROLE regress_proxy;
+CREATE ROLE regress_proxy LOGIN;  -- LOGIN: on Citus the coordinator connects to the workers as it
 SELECT credsync.grant_proxy('regress_proxy');
 SET ROLE regress_proxy;
 SELECT credsync.issue_token('ivan') IS NOT NULL AS issued;

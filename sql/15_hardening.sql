@@ -42,9 +42,12 @@ SELECT (SELECT count(*) FROM credsync.records WHERE user_id = 'orphaned')
 -- The id starts clean: the orphan's gencount 7 no longer blocks the zone
 -- (once a new token starts the id again: 1.4's drop_user marks it deleted).
 SELECT credsync.issue_token('orphaned') IS NOT NULL AS token_issued;
-SELECT gencount FROM credsync.sync_push_many('orphaned', 'gone',
-    ARRAY(SELECT ('00000000-0000-4000-8000-0000000001' || lpad(i::text, 2, '0'))::uuid FROM generate_series(1, 8) i),
-    ARRAY(SELECT '\x05'::bytea FROM generate_series(1, 8))) ORDER BY gencount DESC LIMIT 1;
+-- (The arrays are read first: Citus delegates a push whose arguments are
+-- values, not subqueries.)
+SELECT ARRAY(SELECT ('00000000-0000-4000-8000-0000000001' || lpad(i::text, 2, '0'))::uuid FROM generate_series(1, 8) i) AS items,
+       ARRAY(SELECT '\x05'::bytea FROM generate_series(1, 8)) AS blobs \gset orphan_
+SELECT gencount FROM credsync.sync_push_many('orphaned', 'gone', :'orphan_items', :'orphan_blobs')
+ ORDER BY gencount DESC LIMIT 1;
 SELECT credsync.drop_user('orphaned') AS removed;
 
 -- The installation secret of a new database: 32 bytes from the CSPRNG, not

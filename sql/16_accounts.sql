@@ -12,11 +12,14 @@ CREATE FUNCTION regress_util.proof(name text, challenge bytea) RETURNS text LANG
     AS $$ SELECT encode(convert_to(E'credsync login v1\n', 'UTF8') || challenge || convert_to(name, 'UTF8'), 'hex') $$;
 -- What is stored for a name, table by table.
 CREATE FUNCTION regress_util.login_rows(who text)
-    RETURNS TABLE(accounts bigint, tokens bigint, challenges bigint, failures integer) LANGUAGE sql
-    AS $$ SELECT (SELECT count(*) FROM credsync.accounts WHERE name = who),
+    RETURNS TABLE(accounts bigint, tokens bigint, challenges bigint, failures integer) LANGUAGE plpgsql
+    -- (PL/pgSQL: Citus cannot plan a SQL function's parameters.)
+    AS $$ #variable_conflict use_column
+    BEGIN RETURN QUERY
+          SELECT (SELECT count(*) FROM credsync.accounts WHERE name = who),
                  (SELECT count(*) FROM credsync.tokens WHERE user_id = who),
                  (SELECT count(*) FROM credsync.login_challenges WHERE name = who),
-                 (SELECT failures FROM credsync.login_failures WHERE name = who) $$;
+                 (SELECT failures FROM credsync.login_failures WHERE name = who); END $$;
 
 -- === account_create
 SELECT user_id, device IS NOT NULL AS has_device, token ~ '^cs_[0-9a-f]{64}$' AS token_shape
@@ -298,7 +301,7 @@ SELECT p.proname, p.provolatile, p.prosecdef, p.proconfig,
                                  'credsync.login(text,bytea,bytea,text)'::regprocedure)
  ORDER BY 1;
 -- An app role can sign up and log in, and read no table.
-CREATE ROLE regress_login_app;
+CREATE ROLE regress_login_app LOGIN;  -- LOGIN: on Citus the coordinator connects to the workers as it
 SELECT credsync.grant_app('regress_login_app');
 SET ROLE regress_login_app;
 SELECT regress_util.proof('acct-bob', challenge) AS msg, encode(challenge, 'hex') AS bch

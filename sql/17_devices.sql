@@ -145,7 +145,7 @@ SELECT p.proname, p.provolatile, p.prosecdef, p.proconfig,
    AND p.proname IN ('token_identity', 'device_list', 'device_revoke', 'account_set_login', 'token_list', 'token_revoke_all')
  ORDER BY 1;
 -- An app role manages devices; the admin functions are refused to it.
-CREATE ROLE regress_device_app;
+CREATE ROLE regress_device_app LOGIN;  -- LOGIN: on Citus the coordinator connects to the workers as it
 SELECT credsync.grant_app('regress_device_app');
 SET ROLE regress_device_app;
 SELECT label FROM credsync.device_list('dev-dave');

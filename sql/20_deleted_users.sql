@@ -6,12 +6,15 @@
 -- isolation specs deleted-user-push, drop-user-race, account-delete-race.
 \pset null '(null)'
 CREATE FUNCTION regress_util.user_rows2(who text)
-    RETURNS TABLE(zones bigint, records bigint, ops bigint, tokens bigint, marked bigint) LANGUAGE sql
-    AS $$ SELECT (SELECT count(*) FROM credsync.zones WHERE user_id = who),
+    RETURNS TABLE(zones bigint, records bigint, ops bigint, tokens bigint, marked bigint) LANGUAGE plpgsql
+    -- (PL/pgSQL: Citus cannot plan a SQL function's parameters.)
+    AS $$ #variable_conflict use_column
+    BEGIN RETURN QUERY
+          SELECT (SELECT count(*) FROM credsync.zones WHERE user_id = who),
                  (SELECT count(*) FROM credsync.records WHERE user_id = who),
                  (SELECT count(*) FROM credsync.ops WHERE user_id = who),
                  (SELECT count(*) FROM credsync.tokens WHERE user_id = who),
-                 (SELECT count(*) FROM credsync.deleted_users WHERE user_id = who) $$;
+                 (SELECT count(*) FROM credsync.deleted_users WHERE user_id = who); END $$;
 
 -- tom: tokens only, two zones. drop_user removes everything and marks tom.
 SELECT credsync.issue_token('gone-tom') AS t1 \gset
@@ -27,10 +30,13 @@ SELECT regress_util.try($$SELECT * FROM credsync.sync_push('gone-tom', 'a', '\x0
        regress_util.try($$SELECT * FROM credsync.sync_push('gone-tom', 'new', '\x03', NULL, NULL,
                           '00000000-0000-4000-8000-00000000f001')$$) AS push_new_zone_op_id,
        regress_util.try($$SELECT * FROM credsync.sync_push_many('gone-tom', 'a', NULL, ARRAY['\x04']::bytea[])$$) AS push_many,
-       regress_util.try($$SELECT credsync.sync_delete('gone-tom', 'a', '00000000-0000-4000-8000-0000000000a1')$$) AS delete;
+       regress_util.try($$SELECT * FROM credsync.sync_delete('gone-tom', 'a', '00000000-0000-4000-8000-0000000000a1')$$) AS delete;
 SELECT (regress_util.user_rows2('gone-tom')).*;
--- The message, DETAIL and hint a SQL caller sees.
+-- The message, DETAIL and hint a SQL caller sees. (Without CONTEXT: on
+-- Citus it names the worker that ran the call.)
+\set SHOW_CONTEXT never
 SELECT * FROM credsync.sync_push('gone-tom', 'a', '\x03');
+\set SHOW_CONTEXT errors
 -- Validation comes first: a bad argument is still CS400, an empty push
 -- creates nothing and is not refused.
 SELECT regress_util.try($$SELECT * FROM credsync.sync_push('gone-tom', 'bad zone', '\x03')$$) AS bad_zone,
@@ -71,7 +77,13 @@ SELECT credsync.drop_user('gone-tom') > 0 AS dropped;
 SELECT regress_util.try($$SELECT * FROM credsync.sync_push('gone-tom', 'a', '\x09')$$) AS push_in_deleting_transaction;
 SELECT credsync.issue_token('gone-tom') IS NOT NULL AS token_issued;
 SELECT gencount FROM credsync.sync_push('gone-tom', 'a', '\x0a');
+-- (On Citus this COMMIT fails and nothing of the transaction stays: it
+-- wrote tokens, a table on every node, so it commits in two phases, and a
+-- push NOTIFYs, which PostgreSQL cannot prepare. The counts below are then
+-- the same by chance: test/citus-regress/README.md.)
+\set SHOW_CONTEXT never
 COMMIT;
+\set SHOW_CONTEXT errors
 SELECT (regress_util.user_rows2('gone-tom')).*;
 
 -- A deletion that found nothing still marks the id (a push may have been
@@ -87,13 +99,15 @@ UPDATE credsync.deleted_users SET deleted_at = now() - interval '1 hour 1 second
 SELECT gencount FROM credsync.sync_push('gone-nobody', 'a', '\x0c');
 SELECT credsync.drop_user('gone-fresh') AS removed;
 UPDATE credsync.deleted_users SET deleted_at = now() - interval '59 minutes' WHERE user_id = 'gone-fresh';
-SELECT credsync.compact('1000 years') AS compacted;
+-- (Keep 100 years, not 1000: Citus 13.2 passes a cutoff before 1883 to its
+-- workers in a form they cannot read back under pg_regress's DateStyle.)
+SELECT credsync.compact('100 years') AS compacted;
 SELECT user_id FROM credsync.deleted_users WHERE user_id LIKE 'gone-%' ORDER BY 1;
 SELECT regress_util.try($$SELECT * FROM credsync.sync_push('gone-fresh', 'a', '\x0d')$$) AS push_fresh;
 -- compact_batched removes them in batches too.
 INSERT INTO credsync.deleted_users (user_id, deleted_at)
     SELECT 'gone-old-' || i, now() - interval '2 hours' FROM generate_series(1, 5) i;
-CALL credsync.compact_batched('1000 years', 2);
+CALL credsync.compact_batched('100 years', 2);
 SELECT user_id FROM credsync.deleted_users WHERE user_id LIKE 'gone-%' ORDER BY 1;
 
 -- The 1.3 entry point of drop_user (a database not yet updated to 1.4 runs

@@ -19,10 +19,10 @@ SELECT count(*) FROM credsync.sync_zone_states('zs-nobody');
 SELECT count(*) FROM credsync.sync_push_many('zs-user', 'b',
     ARRAY['00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-0000000000a2']::uuid[],
     ARRAY['\x01', '\x0202']::bytea[]);
-SELECT credsync.sync_delete('zs-user', 'b', '00000000-0000-4000-8000-0000000000a2') IS NOT NULL AS deleted;
+SELECT d IS NOT NULL AS deleted FROM credsync.sync_delete('zs-user', 'b', '00000000-0000-4000-8000-0000000000a2') d;
 SELECT gencount FROM credsync.sync_push('zs-user', 'B', '\x0b', '00000000-0000-4000-8000-0000000000b1');
 SELECT gencount FROM credsync.sync_push('zs-user', 'a', '\x0a', '00000000-0000-4000-8000-0000000000c1');
-SELECT credsync.sync_delete('zs-user', 'a', '00000000-0000-4000-8000-0000000000c1') IS NOT NULL AS deleted;
+SELECT d IS NOT NULL AS deleted FROM credsync.sync_delete('zs-user', 'a', '00000000-0000-4000-8000-0000000000c1') d;
 SELECT credsync.compact('0 seconds') >= 1 AS compacted;
 SELECT gencount FROM credsync.sync_push('zs-user', 'gone', '\x0c', '00000000-0000-4000-8000-0000000000d1');
 SELECT credsync.zone_delete('zs-user', 'gone') AS removed;
