@@ -60,8 +60,9 @@ bool citus_user_shards(text *user_id, Oid relids[kShardTables])
                         (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                          errmsg("credsync: on Citus a push runs on the user's worker, and this call was not "
                                 "delegated there"),
-                         errhint("Call it on its own, outside an explicit transaction block, as SELECT * FROM "
-                                 "credsync.sync_push(...): Citus then delegates it (docs/scaling.md).")));
+                         errhint("Call it as SELECT * FROM credsync.sync_push(...) with the user a constant or a "
+                                 "bound parameter, after distribute() of 1.5: Citus then delegates it, in a "
+                                 "transaction block and PL/pgSQL too (docs/scaling.md).")));
             ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                             errmsg("credsync: the user's shards are not on this node any more (they were moved)"),
                             errhint("Retry: the call is routed to their new node.")));
