@@ -71,6 +71,16 @@ void Api::stop() { http_->stop(); }
 json Api::call(const std::string &method, const std::string &path, const std::string *body, Retry retry,
                int read_timeout_s)
 {
+    std::string text = call_text(method, path, body, retry, read_timeout_s);
+    if (text.empty()) return json::object();
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) throw Error(Error::Kind::server, "the server at " + server_ + " answered 2xx with a body that is not JSON");
+    return j.is_null() ? json::object() : j;
+}
+
+std::string Api::call_text(const std::string &method, const std::string &path, const std::string *body, Retry retry,
+                           int read_timeout_s)
+{
     httplib::Headers headers;
     if (!token_.empty()) headers.emplace("Authorization", "Bearer " + token_);
     http_->set_read_timeout(read_timeout_s, 0);
@@ -105,6 +115,9 @@ json Api::call(const std::string &method, const std::string &path, const std::st
             backoff(attempt, r->get_header_value("Retry-After"));
             continue;
         }
+        // A success's body goes to the caller as text (a pull page is parsed
+        // by page.cpp without building a JSON tree); an error's is read here.
+        if (status >= 200 && status < 300) return std::move(r->body);
         json j;
         if (!r->body.empty()) {
             j = json::parse(r->body, nullptr, false);
@@ -113,7 +126,6 @@ json Api::call(const std::string &method, const std::string &path, const std::st
                             "the server at " + server_ + " answered " + std::to_string(status) + " with a body that is not JSON" +
                                 (status == 404 ? " (is this a credsync server?)" : ""));
         }
-        if (status >= 200 && status < 300) return j.is_null() ? json::object() : j;
         std::string code, message;
         json detail = json::object();
         if (j.is_object() && j.contains("error") && j["error"].is_object()) {
@@ -132,12 +144,24 @@ json Api::account() { return call("GET", "/v1/account", nullptr, Retry::yes); }
 json Api::zones() { return call("GET", "/v1/zones", nullptr, Retry::yes); }
 json Api::zone_state(const std::string &zone) { return call("GET", "/v1/zones/" + zone, nullptr, Retry::yes); }
 
-json Api::pull(const std::string &zone, int64_t since, int limit, bool full, int wait_s)
+namespace {
+std::string pull_path(const std::string &zone, int64_t since, int limit, bool full, int wait_s)
 {
     std::string path = "/v1/zones/" + zone + "/pull?since=" + std::to_string(since) + "&limit=" + std::to_string(limit);
     if (full) path += "&full=true";
     if (wait_s > 0) path += "&wait=" + std::to_string(wait_s);
-    return call("GET", path, nullptr, Retry::yes, 30 + wait_s);
+    return path;
+}
+}  // namespace
+
+json Api::pull(const std::string &zone, int64_t since, int limit, bool full, int wait_s)
+{
+    return call("GET", pull_path(zone, since, limit, full, wait_s), nullptr, Retry::yes, 30 + wait_s);
+}
+
+std::string Api::pull_text(const std::string &zone, int64_t since, int limit, bool full)
+{
+    return call_text("GET", pull_path(zone, since, limit, full, 0), nullptr, Retry::yes, 30);
 }
 
 // A push carries its op_id, so sending it again after a lost answer is safe.

@@ -51,6 +51,8 @@ public:
     nlohmann::json zones();
     nlohmann::json zone_state(const std::string &zone);
     nlohmann::json pull(const std::string &zone, int64_t since, int limit, bool full, int wait_s = 0);
+    // The same pull, its body as the server sent it (parse_page(), page.h).
+    std::string pull_text(const std::string &zone, int64_t since, int limit, bool full);
     nlohmann::json push(const std::string &zone, const std::string &body);  // body: the exact JSON text
 
     // Accounts API (issue 11).
@@ -65,6 +67,9 @@ private:
     enum class Retry { no, yes };
     nlohmann::json call(const std::string &method, const std::string &path, const std::string *body, Retry retry,
                         int read_timeout_s = 30);
+    // A 2xx answer's body; anything else throws as call() does.
+    std::string call_text(const std::string &method, const std::string &path, const std::string *body, Retry retry,
+                          int read_timeout_s = 30);
 
     std::string server_;
     std::string prefix_;

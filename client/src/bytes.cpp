@@ -23,40 +23,59 @@ std::string base64_encode(const uint8_t *data, size_t len)
 // A plain table decoder: blobs are ciphertext, so libsodium's constant-time
 // decoder (several times slower) buys nothing here, and a first sync decodes
 // megabytes.
-std::optional<Bytes> base64_decode(const std::string &s)
+bool base64_decode_into(const char *s, size_t n, Bytes &out)
 {
     static const auto table = [] {
-        std::array<int8_t, 256> t;
+        std::array<int16_t, 256> t;
         t.fill(-1);
         const char *alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        for (int i = 0; i < 64; i++) t[static_cast<uint8_t>(alphabet[i])] = static_cast<int8_t>(i);
+        for (int i = 0; i < 64; i++) t[static_cast<uint8_t>(alphabet[i])] = static_cast<int16_t>(i);
         return t;
     }();
-    if (s.size() % 4) return std::nullopt;
+    out.clear();
+    if (n % 4) return false;
+    if (n == 0) return true;
     size_t pad = 0;
-    if (!s.empty() && s[s.size() - 1] == '=') pad++;
-    if (s.size() > 1 && s[s.size() - 2] == '=') pad++;
-    Bytes out;
-    out.reserve(s.size() / 4 * 3);
-    for (size_t i = 0; i < s.size(); i += 4) {
-        bool last = i + 4 == s.size();
-        int v[4];
-        for (int k = 0; k < 4; k++) {
-            char c = s[i + k];
-            if (c == '=' && last && k >= 4 - static_cast<int>(pad)) {
-                v[k] = 0;
-                continue;
-            }
-            v[k] = table[static_cast<uint8_t>(c)];
-            if (v[k] < 0) return std::nullopt;
-        }
-        // Canonical form only: the bits that padding drops must be zero.
-        if (last && ((pad == 1 && (v[2] & 0x3)) || (pad == 2 && (v[1] & 0xf)))) return std::nullopt;
-        uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
-        out.push_back(static_cast<uint8_t>(n >> 16));
-        if (!last || pad < 2) out.push_back(static_cast<uint8_t>(n >> 8));
-        if (!last || pad < 1) out.push_back(static_cast<uint8_t>(n));
+    if (s[n - 1] == '=') pad++;
+    if (s[n - 2] == '=') pad++;
+    out.resize(n / 4 * 3);
+    uint8_t *o = out.data();
+    auto u = reinterpret_cast<const uint8_t *>(s);
+    // Every quad but the last: four alphabet characters, no padding. A
+    // character outside the alphabet makes some lookup negative, and so the
+    // OR of the four.
+    const size_t body = n - 4;
+    for (size_t i = 0; i < body; i += 4) {
+        int32_t a = table[u[i]], b = table[u[i + 1]], c = table[u[i + 2]], d = table[u[i + 3]];
+        if ((a | b | c | d) < 0) return false;
+        uint32_t v = (uint32_t(a) << 18) | (uint32_t(b) << 12) | (uint32_t(c) << 6) | uint32_t(d);
+        *o++ = static_cast<uint8_t>(v >> 16);
+        *o++ = static_cast<uint8_t>(v >> 8);
+        *o++ = static_cast<uint8_t>(v);
     }
+    int v[4];
+    for (int k = 0; k < 4; k++) {
+        if (s[body + k] == '=' && k >= 4 - static_cast<int>(pad)) {
+            v[k] = 0;
+            continue;
+        }
+        v[k] = table[u[body + k]];
+        if (v[k] < 0) return false;
+    }
+    // Canonical form only: the bits that padding drops must be zero.
+    if ((pad == 1 && (v[2] & 0x3)) || (pad == 2 && (v[1] & 0xf))) return false;
+    uint32_t w = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    *o++ = static_cast<uint8_t>(w >> 16);
+    if (pad < 2) *o++ = static_cast<uint8_t>(w >> 8);
+    if (pad < 1) *o++ = static_cast<uint8_t>(w);
+    out.resize(static_cast<size_t>(o - out.data()));
+    return true;
+}
+
+std::optional<Bytes> base64_decode(const std::string &s)
+{
+    Bytes out;
+    if (!base64_decode_into(s.data(), s.size(), out)) return std::nullopt;
     return out;
 }
 
@@ -98,14 +117,23 @@ std::string uuid_text(const Uuid &u)
 
 std::optional<Uuid> uuid_parse(const std::string &s)
 {
+    // Called for every record of a sync (twice): no intermediate strings.
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
     if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return std::nullopt;
-    std::string h;
-    for (size_t i = 0; i < s.size(); i++)
-        if (i != 8 && i != 13 && i != 18 && i != 23) h += s[i];
-    auto b = hex_decode(h);
-    if (!b || b->size() != 16) return std::nullopt;
     Uuid u;
-    std::copy(b->begin(), b->end(), u.begin());
+    size_t i = 0;
+    for (size_t k = 0; k < 16; k++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) i++;
+        int hi = nibble(s[i]), lo = nibble(s[i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        u[k] = static_cast<uint8_t>(hi << 4 | lo);
+        i += 2;
+    }
     return u;
 }
 

@@ -20,6 +20,8 @@ std::string base64_encode(const uint8_t *data, size_t len);
 inline std::string base64_encode(const Bytes &b) { return base64_encode(b.data(), b.size()); }
 // Standard base64 with padding; nullopt on anything else.
 std::optional<Bytes> base64_decode(const std::string &s);
+// The same from n characters at s into out; false (out unspecified) on anything else.
+bool base64_decode_into(const char *s, size_t n, Bytes &out);
 
 std::string hex_encode(const uint8_t *data, size_t len);
 std::optional<Bytes> hex_decode(const std::string &s);

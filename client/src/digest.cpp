@@ -2,13 +2,20 @@
 
 #include "crypto.h"
 
+#include <sodium.h>
+
+#include <algorithm>
+
 namespace credsync {
 
 void Digest::add(const Uuid &item, int64_t gencount)
 {
-    Bytes in(item.begin(), item.end());
-    put_be64(in, static_cast<uint64_t>(gencount));
-    auto h = crypto::sha256(in);
+    // Once per record of the zone at every verification: no allocation.
+    uint8_t in[24];
+    std::copy(item.begin(), item.end(), in);
+    for (int i = 0; i < 8; i++) in[16 + i] = static_cast<uint8_t>(static_cast<uint64_t>(gencount) >> (56 - 8 * i));
+    uint8_t h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, in, sizeof in);
     unsigned carry = 0;
     for (int i = 31; i >= 0; i--) {
         unsigned s = unsigned(sum_[i]) + unsigned(h[i]) + carry;

@@ -134,6 +134,34 @@ void Store::for_each_item(const std::string &zone, const std::function<void(cons
     while (s.step()) fn(read_item(s));
 }
 
+void Store::for_each_state(const std::string &zone, const std::function<void(const ItemState &)> &fn)
+{
+    Stmt &s = cached("SELECT item, base_gen, base_blob IS NOT NULL, base_bad, cur_blob IS NOT NULL, dirty FROM items "
+                     "WHERE zone = ? ORDER BY item");
+    s.bind(1, zone);
+    ItemState st;
+    while (s.step()) {
+        st.item = s.text(0);
+        st.base_gen = s.int64(1);
+        st.has_base = s.int64(2) != 0;
+        st.base_bad = s.int64(3) != 0;
+        st.has_cur = s.int64(4) != 0;
+        st.dirty = s.int64(5) != 0;
+        fn(st);
+    }
+    s.reset();
+}
+
+int64_t Store::rejected(const std::string &zone)
+{
+    Stmt &s = cached("SELECT count(*) FROM items WHERE zone = ? AND base_bad = 1");
+    s.bind(1, zone);
+    s.step();
+    int64_t n = s.int64(0);
+    s.reset();
+    return n;
+}
+
 std::vector<ItemRow> Store::dirty_items(const std::string &zone, int limit)
 {
     Stmt s(db_.raw(), std::string("SELECT ") + kItemCols + " FROM items WHERE zone = ? AND dirty = 1 ORDER BY item LIMIT ?");

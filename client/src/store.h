@@ -34,6 +34,17 @@ struct ItemRow {
     bool dirty = false;              // cur differs from base and must be pushed
 };
 
+// An item without its blobs: what a scan over a whole zone needs (the
+// digest, which items exist), so that it does not read every blob.
+struct ItemState {
+    std::string item;
+    int64_t base_gen = 0;
+    bool has_base = false;  // base_blob is not NULL
+    bool base_bad = false;
+    bool has_cur = false;   // cur_blob is not NULL
+    bool dirty = false;
+};
+
 struct ZoneRow {
     std::string zone;
     int64_t cursor = 0;
@@ -58,7 +69,9 @@ public:
     std::optional<ItemRow> item(const std::string &zone, const std::string &item);
     void put(const ItemRow &row);
     void for_each_item(const std::string &zone, const std::function<void(const ItemRow &)> &fn);  // zone "" = all
+    void for_each_state(const std::string &zone, const std::function<void(const ItemState &)> &fn);
     std::vector<ItemRow> dirty_items(const std::string &zone, int limit);
+    int64_t rejected(const std::string &zone);  // items whose server version failed authentication
     int64_t pending(const std::string &zone);
 
     std::optional<ZoneRow> zone(const std::string &zone);

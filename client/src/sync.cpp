@@ -1,13 +1,16 @@
 #include "sync.h"
 
 #include "digest.h"
+#include "listing.h"
 #include "names.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <unistd.h>
 #include <set>
+#include <unordered_map>
 
 namespace credsync {
 
@@ -73,8 +76,8 @@ void SyncEngine::warn(const std::string &msg)
 std::string SyncEngine::local_digest(const std::string &zone)
 {
     Digest d;
-    store_.for_each_item(zone, [&](const ItemRow &r) {
-        if (r.base_gen > 0 && (r.base_blob || r.base_bad)) {
+    store_.for_each_state(zone, [&](const ItemState &r) {
+        if (r.base_gen > 0 && (r.has_base || r.base_bad)) {
             auto id = uuid_parse(r.item);
             if (id) d.add(*id, r.base_gen);
         }
@@ -195,9 +198,7 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
                 store_.put(z);
                 t.commit();
             }
-            int64_t rejected = 0;
-            store_.for_each_item(zone, [&](const ItemRow &r) { rejected += r.base_bad ? 1 : 0; });
-            stats.rejected += rejected;
+            stats.rejected += store_.rejected(zone);
             stats.zones.push_back({zone, g});
             return;
         }
@@ -331,9 +332,9 @@ SyncEngine::Push SyncEngine::push_pending(ZoneRow &z, SyncStats &stats)
 bool SyncEngine::pull_incremental(ZoneRow &z, SyncStats &stats)
 {
     for (;;) {
-        json page;
+        PulledPage page;
         try {
-            page = api_.pull(z.zone, z.cursor, limits_.pull_limit, false);
+            page = parse_page(api_.pull_text(z.zone, z.cursor, limits_.pull_limit, false));
         } catch (const HttpError &e) {
             if (e.status() != 410) throw;
             std::string reason = e.detail().value("reason", "");
@@ -349,80 +350,63 @@ bool SyncEngine::pull_incremental(ZoneRow &z, SyncStats &stats)
             t.commit();
             return false;
         }
-        if (!page.contains("records") || !page["records"].is_array()) bad_answer("no records");
-        int64_t next = get_int(page, "next_since");
+        int64_t next = page.next_since;
         if (next < z.cursor) bad_answer("next_since went back");
-        Txn t(store_.db());
-        for (auto &rec : page["records"]) {
-            Remote r;
-            r.item = rec.value("item", "");
+        for (auto &r : page.records)
             if (!uuid_parse(r.item)) bad_answer("a record without a valid item id");
-            r.gencount = get_int(rec, "gencount");
-            r.deleted = rec.value("deleted", false);
-            if (!r.deleted) {
-                if (!rec.contains("blob") || !rec["blob"].is_string()) bad_answer("a live record without a blob");
-                r.blob = base64_decode(rec["blob"].get<std::string>());
-                if (!r.blob) bad_answer("bad base64");
-            }
+        Txn t(store_.db());
+        for (auto &rec : page.records) {
+            Remote r;
+            static_cast<PulledRecord &>(r) = std::move(rec);
             apply_remote(store_.item(z.zone, r.item), z.zone, r, Mode::incremental, stats);
             stats.pulled++;
         }
         z.cursor = next;
-        z.server_gencount = get_int(page, "gencount");
+        z.server_gencount = page.gencount;
         store_.put(z);
         t.commit();
         failpoint("pull-page");
-        if (cb_.progress && !page["records"].empty()) cb_.progress(z.zone, stats.pulled);
-        if (!page.value("more", false)) return true;
+        if (cb_.progress && !page.records.empty()) cb_.progress(z.zone, stats.pulled);
+        if (!page.more) return true;
     }
 }
 
 void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
 {
     const int64_t old_cursor = z.cursor;
+    // What the mirror holds, without blobs. Only a sync changes base_gen
+    // (and this one holds the home's sync lock), so this stays true while
+    // the pages come; what add, edit and rm of other processes change is
+    // read again below, inside the transaction.
+    std::unordered_map<std::string, ItemState> mine;
+    store_.for_each_state(z.zone, [&](const ItemState &st) { mine.emplace(st.item, st); });
+    // The listing is collected first and applied at the end, in one
+    // transaction that does not wait for the network (other processes' add,
+    // edit and rm on this home are not held up by a slow server).
     std::map<std::string, Remote> srv;
     int64_t gencount = 0;
     for (int attempt = 0;; attempt++) {
         srv.clear();
-        int64_t since = 0;
-        bool full = false, restart = false;
-        for (;;) {
-            json page;
-            try {
-                page = api_.pull(z.zone, since, limits_.pull_limit, full);
-            } catch (const HttpError &e) {
-                // The server went back while we paged (a restore): start over.
-                if (e.status() == 410 && attempt < 3) {
-                    restart = true;
-                    break;
+        try {
+            // Items the mirror lacks are opened on the listing's thread;
+            // one the mirror holds only if it differs (apply_remote, below),
+            // as most will not.
+            Listing listing(api_, keys_, z.zone, limits_.pull_limit,
+                            [&mine](const std::string &item) { return !mine.count(item); });
+            OpenedPage page;
+            while (listing.next(page)) {
+                for (auto &r : page.records) {
+                    std::string item = r.item;
+                    srv[item] = std::move(r);  // a later page holds the newer version
                 }
-                throw;
+                if (cb_.progress && !page.records.empty()) cb_.progress(z.zone, static_cast<int64_t>(srv.size()));
+                if (!page.more) gencount = page.next_since;
             }
-            if (!page.contains("records") || !page["records"].is_array()) bad_answer("no records");
-            for (auto &rec : page["records"]) {
-                Remote r;
-                r.item = rec.value("item", "");
-                if (!uuid_parse(r.item)) bad_answer("a record without a valid item id");
-                r.gencount = get_int(rec, "gencount");
-                r.deleted = rec.value("deleted", false);
-                if (!r.deleted) {
-                    if (!rec.contains("blob") || !rec["blob"].is_string()) bad_answer("a live record without a blob");
-                    r.blob = base64_decode(rec["blob"].get<std::string>());
-                    if (!r.blob) bad_answer("bad base64");
-                }
-                srv[r.item] = r;  // a later page holds the newer version
-            }
-            if (cb_.progress && !page["records"].empty()) cb_.progress(z.zone, static_cast<int64_t>(srv.size()));
-            int64_t next = get_int(page, "next_since");
-            if (!page.value("more", false)) {
-                gencount = next;
-                break;
-            }
-            if (next <= since) bad_answer("next_since did not advance");
-            since = next;
-            full = true;
+            break;
+        } catch (const HttpError &e) {
+            // The server went back while we paged (a restore): start over.
+            if (e.status() != 410 || attempt >= 3) throw;
         }
-        if (!restart) break;
     }
     stats.resyncs++;
     stats.pulled += static_cast<int64_t>(srv.size());
@@ -437,8 +421,8 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
         for (auto &kv : srv) {
             const Remote &r = kv.second;
             if (r.deleted || r.gencount > old_cursor) continue;
-            auto row = store_.item(z.zone, r.item);
-            if (!row || row->base_gen != r.gencount) {
+            auto it = mine.find(r.item);
+            if (it == mine.end() || it->second.base_gen != r.gencount) {
                 diverged = true;
                 break;
             }
@@ -450,18 +434,25 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
     const Mode effective = diverged ? Mode::ahead : mode;
 
     Txn t(store_.db());
+    // Again inside the transaction: add, edit and rm (other processes) may
+    // have made or removed rows meanwhile.
+    mine.clear();
+    store_.for_each_state(z.zone, [&](const ItemState &st) { mine.emplace(st.item, st); });
     for (auto &kv : srv) {
         const Remote &r = kv.second;
-        auto row = store_.item(z.zone, r.item);
+        std::optional<ItemRow> row;
+        if (mine.count(r.item)) row = store_.item(z.zone, r.item);
         if (row && row->base_gen == r.gencount && !row->base_bad &&
             ((r.deleted && !row->base_blob) || (!r.deleted && same(row->base_blob, r.blob))))
             continue;
         apply_remote(row, z.zone, r, effective, stats);
     }
     std::vector<ItemRow> absent;
-    store_.for_each_item(z.zone, [&](const ItemRow &row) {
-        if (!srv.count(row.item)) absent.push_back(row);
-    });
+    for (auto &kv : mine) {
+        if (srv.count(kv.first)) continue;
+        if (auto row = store_.item(z.zone, kv.first)) absent.push_back(std::move(*row));
+    }
+    std::sort(absent.begin(), absent.end(), [](const ItemRow &a, const ItemRow &b) { return a.item < b.item; });
     for (auto &row : absent) {
         bool server_had_live = row.base_blob || row.base_bad;
         if (row.base_gen == 0) {
@@ -550,7 +541,8 @@ void SyncEngine::apply_remote(std::optional<ItemRow> existing, const std::string
         return;
     }
 
-    auto remote = keys_.open(zone, r.item, *r.blob);
+    std::optional<Content> opened_here;
+    const std::optional<Content> &remote = r.opened ? r.content : (opened_here = keys_.open(zone, r.item, *r.blob));
     if (!remote) {
         stats.tampered++;
         warn("entry " + short_id(r.item) + " in zone " + zone + ": the server's version (gencount " +

@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "keyring.h"
+#include "listing.h"
 #include "store.h"
 
 #include <functional>
@@ -70,12 +71,7 @@ public:
 
 private:
     enum class Mode { incremental, initial, ahead, expired, digest, conflict, forced };
-    struct Remote {
-        std::string item;
-        int64_t gencount = 0;
-        bool deleted = false;
-        std::optional<Bytes> blob;
-    };
+    using Remote = OpenedRecord;  // listing.h
     enum class Flush { empty, done, conflict, retry };  // retry: a smaller batch, or without a too-large entry
     Flush flush_outbox(ZoneRow &z, SyncStats &stats);
     bool pull_incremental(ZoneRow &z, SyncStats &stats);  // false: a full resync is owed (z.resync set)

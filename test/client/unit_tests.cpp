@@ -9,13 +9,16 @@
 #include "digest.h"
 #include "error.h"
 #include "names.h"
+#include "page.h"
 
 #include "credsync/vault.h"
 
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -234,6 +237,197 @@ static void t_base64()
               *base64_decode("QQ==") == Bytes{'A'} && base64_decode("") && base64_decode("")->empty());
 }
 
+// The fast paths of page.cpp and content.cpp (json_scan.h) must decide
+// exactly as the nlohmann readers they stand in front of: these references
+// are those readers as they were before the fast paths (client 648c22c).
+namespace ref {
+using nlohmann::json;
+
+std::optional<PulledPage> page(const std::string &text)
+{
+    json page = json::parse(text, nullptr, false);
+    if (page.is_discarded()) return std::nullopt;
+    try {
+        auto get_int = [](const json &j, const char *key) -> std::optional<int64_t> {
+            if (!j.is_object() || !j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+            return j[key].get<int64_t>();
+        };
+        if (!page.contains("records") || !page["records"].is_array()) return std::nullopt;
+        PulledPage out;
+        for (auto &rec : page["records"]) {
+            PulledRecord r;
+            r.item = rec.value("item", "");
+            auto g = get_int(rec, "gencount");
+            if (!g) return std::nullopt;
+            r.gencount = *g;
+            r.deleted = rec.value("deleted", false);
+            if (!r.deleted) {
+                if (!rec.contains("blob") || !rec["blob"].is_string()) return std::nullopt;
+                r.blob = base64_decode(rec["blob"].get<std::string>());
+                if (!r.blob) return std::nullopt;
+            }
+            out.records.push_back(r);
+        }
+        out.more = page.value("more", false);
+        auto n = get_int(page, "next_since"), g = get_int(page, "gencount");
+        if (!n || !g) return std::nullopt;
+        out.next_since = *n;
+        out.gencount = *g;
+        return out;
+    } catch (const json::exception &) {
+        return std::nullopt;
+    }
+}
+
+std::optional<Content> content(const std::string &text)
+{
+    try {
+        json j = json::parse(text);
+        if (!j.is_object() || j.value("v", 0) != 1) return std::nullopt;
+        Content c;
+        c.created = j.at("c").get<int64_t>();
+        for (auto &[name, arr] : j.at("f").items()) {
+            if (!arr.is_array() || arr.size() != 3) return std::nullopt;
+            c.fields[name] = Field{arr[0].get<std::string>(), Stamp{arr[1].get<int64_t>(), arr[2].get<std::string>()}};
+        }
+        for (auto &arr : j.at("h")) {
+            if (!arr.is_array() || arr.size() != 3) return std::nullopt;
+            c.history.insert(PastPassword{arr[0].get<std::string>(), Stamp{arr[1].get<int64_t>(), arr[2].get<std::string>()}});
+        }
+        for (auto &[dev, n] : j.at("vv").items()) c.vv[dev] = n.get<uint64_t>();
+        return c;
+    } catch (const json::exception &) {
+        return std::nullopt;
+    }
+}
+}  // namespace ref
+
+static bool same_page(const std::optional<PulledPage> &a, const std::optional<PulledPage> &b)
+{
+    if (!a || !b) return !a && !b;
+    if (a->more != b->more || a->next_since != b->next_since || a->gencount != b->gencount ||
+        a->records.size() != b->records.size())
+        return false;
+    for (size_t i = 0; i < a->records.size(); i++) {
+        auto &x = a->records[i], &y = b->records[i];
+        if (x.item != y.item || x.gencount != y.gencount || x.deleted != y.deleted || x.blob != y.blob) return false;
+    }
+    return true;
+}
+
+static std::optional<PulledPage> fast_or_fallback(const std::string &text)
+{
+    try {
+        return parse_page(text);
+    } catch (const Error &) {
+        return std::nullopt;
+    }
+}
+
+// Random edits of a valid text: a byte changed, removed, doubled, or one of
+// the characters JSON cares about put in.
+static std::string mutate(std::string s, std::mt19937 &rng)
+{
+    static const char special[] = "{}[]\",:\\ 0123456789.eE-+tfnul\x80\xff\xc3\xa9\x01";
+    int edits = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < edits && !s.empty(); k++) {
+        size_t at = rng() % s.size();
+        char c = special[rng() % (sizeof special - 1)];
+        switch (rng() % 4) {
+        case 0: s[at] = c; break;
+        case 1: s.erase(at, 1); break;
+        case 2: s.insert(at, 1, s[at]); break;
+        default: s.insert(at, 1, c); break;
+        }
+    }
+    return s;
+}
+
+static void t_fast_paths()
+{
+    const std::string blob = base64_encode(b("0123456789abcdef-a-blob"));
+    const std::string page = "{\"records\":[{\"item\":\"0f0e0d0c-0b0a-4908-8706-050403020100\",\"gencount\":7,"
+                             "\"deleted\":false,\"blob\":\"" + blob + "\"},{\"item\":\"00000000-0000-4000-8000-0000000000a1\","
+                             "\"gencount\":9,\"deleted\":true,\"blob\":null}],\"more\":true,\"next_since\":9,\"gencount\":12}";
+    check("page: the scanner reads the server's page", scan_page(page) && same_page(scan_page(page), ref::page(page)));
+    const std::vector<std::string> hostile = {
+        // whitespace and another key order: still the fast path, same answer
+        " { \"gencount\" : 12 ,\n\"next_since\":9, \"more\":false,\"records\":[ ] } ",
+        // an escape: the fast path gives up, nlohmann decodes it
+        "{\"records\":[{\"item\":\"\\u0030f0e0d0c-0b0a-4908-8706-050403020100\",\"gencount\":1,\"blob\":\"" + blob +
+            "\"}],\"more\":false,\"next_since\":1,\"gencount\":1}",
+        // an unknown key (ignored by nlohmann), a float, a huge number, a duplicate key
+        "{\"records\":[],\"more\":false,\"next_since\":1,\"gencount\":1,\"extra\":[1,{\"a\":null}]}",
+        "{\"records\":[],\"more\":false,\"next_since\":1.0,\"gencount\":1}",
+        "{\"records\":[],\"more\":false,\"next_since\":18446744073709551615,\"gencount\":1}",
+        "{\"records\":[],\"more\":true,\"more\":false,\"next_since\":1,\"gencount\":1}",
+        "{\"records\":[{\"item\":\"x\",\"gencount\":1,\"blob\":\"" + blob + "\"}],\"records\":[],\"next_since\":1,\"gencount\":1}",
+        // no blob on a live record, bad base64, trailing bytes, invalid UTF-8, a control character
+        "{\"records\":[{\"item\":\"x\",\"gencount\":1,\"blob\":null}],\"next_since\":1,\"gencount\":1}",
+        "{\"records\":[{\"item\":\"x\",\"gencount\":1,\"blob\":\"QR==\"}],\"next_since\":1,\"gencount\":1}",
+        "{\"records\":[],\"next_since\":1,\"gencount\":1} x",
+        "{\"records\":[{\"item\":\"\xff\",\"gencount\":1,\"deleted\":true}],\"next_since\":1,\"gencount\":1}",
+        "{\"records\":[{\"item\":\"a\x01\",\"gencount\":1,\"deleted\":true}],\"next_since\":1,\"gencount\":1}",
+        "{\"records\":[{\"item\":\"x\",\"gencount\":01,\"deleted\":true}],\"next_since\":1,\"gencount\":1}",
+        "", "[]", "{}", "null"};
+    bool all_same = true;
+    for (auto &h : hostile)
+        if (!same_page(fast_or_fallback(h), ref::page(h))) {
+            all_same = false;
+            std::printf("# page differs: %s\n", h.c_str());
+        }
+    check("page: hostile texts read as the nlohmann reader reads them (escapes, floats, duplicates, bad UTF-8, ...)",
+          all_same);
+    std::mt19937 rng(12);
+    int differ = 0, accepted = 0;
+    for (int n = 0; n < 20000; n++) {
+        std::string m = mutate(page, rng);
+        auto ours = fast_or_fallback(m);
+        if (ours) accepted++;
+        if (!same_page(ours, ref::page(m)) && differ++ < 3) std::printf("# page differs: %s\n", m.c_str());
+    }
+    check("page: 20000 random edits of a page read as the nlohmann reader reads them (" + std::to_string(accepted) +
+              " still pages)", differ == 0);
+
+    Content c = make_content({{"title", "Mail"}, {"username", "zoë"}, {"password", "p\"w\\1"}}, "dev-a", 1000);
+    apply_edit(c, {{"password", "new"}}, "dev-b", 2000);
+    const std::string text = c.to_json();
+    differ = 0;
+    accepted = 0;
+    for (int n = 0; n < 20000; n++) {
+        std::string m = n == 0 ? text : mutate(text, rng);
+        auto ours = Content::from_json(m), theirs = ref::content(m);
+        if (ours) accepted++;
+        if ((ours.has_value() != theirs.has_value() || (ours && *ours != *theirs)) && differ++ < 3)
+            std::printf("# entry differs: %s\n", m.c_str());
+    }
+    const std::string plain = make_content({{"title", "t"}}, "d", 5).to_json();
+    check("entries: 20000 random edits of an entry read as the nlohmann reader reads them (" + std::to_string(accepted) +
+              " still entries)", differ == 0 && Content::from_json(plain) == ref::content(plain));
+    const std::vector<std::string> entries = {
+        "{\"v\":1,\"c\":1,\"f\":{\"title\":[\"a\",1,\"d\"]},\"f\":{\"url\":[\"u\",1,\"d\"]},\"h\":[],\"vv\":{}}",
+        "{\"v\":1,\"c\":1,\"f\":{\"title\":[\"a\",1,\"d\"],\"title\":[\"b\",2,\"d\"]},\"h\":[],\"vv\":{\"d\":1,\"d\":2}}",
+        "{\"v\":1.0,\"c\":1,\"f\":{},\"h\":[],\"vv\":{}}",
+        "{\"v\":1,\"c\":1,\"f\":{},\"h\":[],\"vv\":{},\"x\":true}",
+        "{\"v\":1,\"c\":1,\"f\":{\"title\":[\"\\u00e9\\n\",1,\"d\"]},\"h\":[],\"vv\":{}}",
+        "{\"v\":1,\"c\":1,\"f\":{\"title\":[\"\xc3\xa9\",1,\"d\"]},\"h\":[],\"vv\":{}}",
+        "{\"v\":1,\"c\":1,\"f\":{\"title\":[\"\xed\xa0\x80\",1,\"d\"]},\"h\":[],\"vv\":{}}",
+        "{\"v\":1,\"c\":1,\"f\":{},\"h\":[[\"p\",1]],\"vv\":{}}",
+        "{\"v\":1,\"c\":1,\"f\":{},\"h\":[],\"vv\":{\"d\":-1}}",
+        "{\"v\":1,\"c\":1,\"f\":[],\"h\":[],\"vv\":{}}",
+        "{\"c\":1,\"f\":{},\"h\":[],\"vv\":{}}"};
+    bool entries_same = true;
+    for (auto &e : entries) {
+        auto ours = Content::from_json(e), theirs = ref::content(e);
+        if (ours.has_value() != theirs.has_value() || (ours && *ours != *theirs)) {
+            entries_same = false;
+            std::printf("# entry differs: %s\n", e.c_str());
+        }
+    }
+    check("entries: hostile texts read as the nlohmann reader reads them (duplicate keys, escapes, UTF-8, arity, ...)",
+          entries_same);
+}
+
 static void t_names()
 {
     check("zones: [A-Za-z0-9_.-], 1 to 64",
@@ -289,6 +483,7 @@ int main(int argc, char **argv)
     t_entries();
     t_merge();
     t_base64();
+    t_fast_paths();
     t_names();
     return failures ? 1 : 0;
 }
