@@ -3,7 +3,7 @@
 #
 #   bash bench/run.sh                  the full run (about 20 minutes)
 #   BENCH_QUICK=1 bash bench/run.sh    small datasets, 2 s runs, 1 round (~3 minutes)
-#   BENCH_ONLY=t1,t3 bash bench/run.sh only some targets (t1..t6, cpu, profile)
+#   BENCH_ONLY=t1,t3 bash bench/run.sh only some targets (t1..t6, cpu, profile, client)
 #   BENCH_DOC=0                        do not rewrite docs/performance.md
 #   BENCH_KEEP=1                       keep the cluster (its path is printed)
 #   BENCH_PROXY_REV=HEAD               measure the proxy built from that commit
@@ -163,6 +163,13 @@ psql -Xq -c CHECKPOINT >/dev/null
 
 # --- measurements ---
 python3 bench/bench.py 2>&1 | tee "$RES/bench.log"
+# Target client (issue 12 item 7): a new device's first sync of 10,000
+# entries beside plain HTTP pulls of the same pages, and the requests of a
+# sync with nothing new; on a throwaway cluster of its own (test/client/bench.sh).
+if [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *,client,* ]]; then
+    log "target client: first sync vs plain HTTP pulls (test/client/bench.sh)"
+    bash test/client/bench.sh 2>&1 | tee "$RES/client.txt" || log "target client failed (see $RES/client.txt)"
+fi
 echo "loadavg at end: $(cat /proc/loadavg)" >>"$RES/machine.txt"
 
 # --- report ---

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The client's speed figures (issue 12 item 7): test/client/bench.py on a
-# throwaway cluster and proxy. CLIENT_BENCH_ENTRIES (default 10000).
+# throwaway cluster and proxy; `make bench` runs it as target "client"
+# (bench/run.sh). CLIENT_BENCH_ENTRIES (default 10000), CLIENT_BENCH_ROUNDS
+# (default 5), CLIENT_BENCH_PROFILE=1 (strace -c of one more first sync).
 set -u
 cd "$(dirname "$0")/../.."
 export CREDSYNC_ROOT=$PWD
