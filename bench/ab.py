@@ -8,6 +8,10 @@ change to the proxy before it lands (issue 15's cuts).
     BENCH_KEEP=1 BENCH_ONLY=cpu BENCH_QUICK=1 BENCH_DOC=0 bash bench/run.sh   # a cluster
     python3 bench/ab.py CLUSTER_DIR OUT_DIR A_BINARY B_BINARY \\
         [--calls pull-1,push-1,pull-100,push-100] [--conns 8] [--rounds 4] [--dur 4]
+        [--flags-a "..."] [--flags-b "..."]
+
+A_BINARY and B_BINARY may be the same file with other flags (--flags-b
+"--pool-size 32": the same proxy with a larger pool).
 
 CLUSTER_DIR: the kept cluster (its database `big` seeded by bench/run.sh and
 cpu.py). Prints, per call and side, the proxy's and nginx's CPU µs per request
@@ -24,7 +28,7 @@ import tempfile
 
 args = sys.argv[1:]
 opts = {}
-for name in ("--calls", "--conns", "--rounds", "--dur"):
+for name in ("--calls", "--conns", "--rounds", "--dur", "--flags-a", "--flags-b"):
     if name in args:
         i = args.index(name)
         opts[name] = args[i + 1]
@@ -34,6 +38,7 @@ calls = opts.get("--calls", "pull-1,push-1,pull-100,push-100").split(",")
 conns = int(opts.get("--conns", "8"))
 rounds = int(opts.get("--rounds", "4"))
 dur = int(opts.get("--dur", "4"))
+flags = {"A": opts.get("--flags-a", "").split(), "B": opts.get("--flags-b", "").split()}
 
 os.makedirs(os.path.join(out, "raw"), exist_ok=True)
 port = open(os.path.join(cluster, "port")).read().strip()
@@ -60,7 +65,7 @@ try:
         proxy_port, nginx_port = b.free_port(), b.free_port()
         log = open(os.path.join(out, "raw", "proxy-%s.log" % side), "w")
         proxy = subprocess.Popen([binary, "--db", conninfo, "--listen", "127.0.0.1:%d" % proxy_port,
-                                  "--threads", "96"], stdout=log, stderr=subprocess.STDOUT)
+                                  "--threads", "96"] + flags[side], stdout=log, stderr=subprocess.STDOUT)
         procs.append(proxy)
         cpu.wait_port(proxy_port, proxy, "credsync-proxy " + side)
         d = os.path.join(work, side)
@@ -90,7 +95,7 @@ finally:
         cpu.stop(p)
     os.unlink(tokens)
 
-lines = ["A: %s" % binaries["A"], "B: %s" % binaries["B"],
+lines = ["A: %s %s" % (binaries["A"], " ".join(flags["A"])), "B: %s %s" % (binaries["B"], " ".join(flags["B"])),
          "%d connections, %d s runs, %d rounds interleaved; load average %s at the start, %s at the end" % (
              conns, dur, rounds, " ".join(loadavg_start), " ".join(loadavg_end)), ""]
 for name in calls:
