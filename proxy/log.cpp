@@ -6,6 +6,7 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace credsync {
@@ -47,7 +48,14 @@ struct LogQueue {
             writing = true;
             lock.unlock();
             if (lost > 0) std::fprintf(stderr, "(%llu log lines dropped: stderr was not keeping up)\n", lost);
-            for (auto &l : batch) std::fputs(l.c_str(), stderr);
+            // One write for the batch: stderr is unbuffered, so a fputs per
+            // line was a write(2) per request.
+            std::string text;
+            size_t size = 0;
+            for (auto &l : batch) size += l.size();
+            text.reserve(size);
+            for (auto &l : batch) text += l;
+            std::fwrite(text.data(), 1, text.size(), stderr);
             std::fflush(stderr);
             lock.lock();
             writing = false;

@@ -2,7 +2,7 @@
 
 #include "codec.h"
 
-#include <nlohmann/json.hpp>
+#include "json_scan.h"
 
 #include <cstdint>
 #include <limits>
@@ -190,11 +190,12 @@ constexpr unsigned kItem = 1, kBlob = 2, kIfMatch = 4;  // in a record
 enum class Kind : unsigned char { null, boolean, negative, nonnegative, fraction, string, object, array };
 
 // A JSON value as the SAX parser reports it. For a string, text points into
-// the parser's own buffer (valid during the callback only).
+// the body, or into the parser's buffer for a string with an escape (valid
+// during the callback only).
 struct Value {
     explicit Value(Kind k) : kind(k) {}
     Kind kind;
-    long long negative = 0;  // Kind::negative (nlohmann's number_integer: "-0" is 0)
+    long long negative = 0;  // Kind::negative (a number_integer: "-0" is 0)
     unsigned long long nonnegative = 0;
     std::string_view text;
 };
@@ -215,54 +216,49 @@ struct Record {
 // Keeps the smaller of two keys in std::string's byte order: the order in
 // which the earlier std::map-backed parser listed an object's keys, so the
 // same unknown key is named.
-void keep_min(std::optional<std::string> &min, std::string &key)
+void keep_min(std::optional<std::string> &min, std::string_view key)
 {
-    if (!min || key < *min) min = std::move(key);  // nlohmann: the key may be moved from
+    if (!min || key < *min) min = std::string(key);
 }
 
-// The SAX handler. A problem is noted in its slot (one per kind), the slots are
-// judged in a fixed order once the parse has run to the end (so that a body
-// that is not JSON at all is always "not valid JSON"), and once any problem is
-// noted nothing more is stored. Only a value nested too deep and one record too
-// many stop the parse at once.
-class PushSax final : public nlohmann::json::json_sax_t {
+// The SAX handler (of json_scan::parse). A problem is noted in its slot (one
+// per kind), the slots are judged in a fixed order once the parse has run to
+// the end (so that a body that is not JSON at all is always "not valid JSON"),
+// and once any problem is noted nothing more is stored. Only a value nested
+// too deep and one record too many stop the parse at once.
+class PushSax final {
 public:
     enum class Abort { none, syntax, depth, records };
 
     PushSax(PushRequest &out, size_t max_records) : out_(out), max_records_(max_records) {}
 
-    bool null() override { return value(Value{Kind::null}); }
-    bool boolean(bool) override { return value(Value{Kind::boolean}); }
-    bool number_integer(number_integer_t v) override
+    bool null() { return value(Value{Kind::null}); }
+    bool boolean(bool) { return value(Value{Kind::boolean}); }
+    bool number_integer(long long v)
     {
         Value x{Kind::negative};
         x.negative = v;
         return value(x);
     }
-    bool number_unsigned(number_unsigned_t v) override
+    bool number_unsigned(unsigned long long v)
     {
         Value x{Kind::nonnegative};
         x.nonnegative = v;
         return value(x);
     }
-    bool number_float(number_float_t, const string_t &) override { return value(Value{Kind::fraction}); }
-    bool string(string_t &s) override
+    bool number_float(double) { return value(Value{Kind::fraction}); }
+    bool string(std::string_view s)
     {
         Value x{Kind::string};
         x.text = s;
         return value(x);
     }
-    bool binary(binary_t &) override { return value(Value{Kind::boolean}); }  // never in JSON text
-    bool start_object(std::size_t) override { return open(Kind::object); }
-    bool start_array(std::size_t) override { return open(Kind::array); }
-    bool end_object() override { return close(); }
-    bool end_array() override { return close(); }
-    bool key(string_t &k) override;
-    bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override
-    {
-        abort_ = Abort::syntax;
-        return false;
-    }
+    bool start_object() { return open(Kind::object); }
+    bool start_array() { return open(Kind::array); }
+    bool end_object() { return close(); }
+    bool end_array() { return close(); }
+    bool key(std::string_view k);
+    void parse_error() { abort_ = Abort::syntax; }
 
     Abort aborted() const { return abort_; }
     // Once the parse has run to the end: the refusal, if any.
@@ -303,7 +299,7 @@ private:
     std::optional<std::string> record_error_;  // the first bad record's message
 };
 
-bool PushSax::key(string_t &k)
+bool PushSax::key(std::string_view k)
 {
     unsigned bit = 0;
     unsigned *seen = nullptr;
@@ -325,7 +321,7 @@ bool PushSax::key(string_t &k)
         if (*seen & bit) {
             if (!repeat_) {
                 if (!failed()) drop_stored();
-                repeat_ = k;
+                repeat_ = std::string(k);
             }
         }
         *seen |= bit;
@@ -488,12 +484,13 @@ std::optional<std::string> PushSax::problem() const
 
 PushRequest parse_push_body(std::string_view body, size_t max_records)
 {
-    // nlohmann's lexer takes a NUL byte for the end of the input, so the
-    // bytes after one would be ignored; a raw NUL is never valid JSON.
+    // json_scan, like nlohmann whose rules it keeps, needs a body without a
+    // NUL byte (nlohmann took one for the end of the input); a raw NUL is
+    // never valid JSON.
     if (body.find('\0') != std::string_view::npos) throw bad_request("the body is not valid JSON");
     PushRequest p;
     PushSax sax(p, max_records);
-    nlohmann::json::sax_parse(body.data(), body.data() + body.size(), &sax);
+    json_scan::parse(body, sax);
     switch (sax.aborted()) {
     case PushSax::Abort::syntax: throw bad_request("the body is not valid JSON");
     case PushSax::Abort::depth:

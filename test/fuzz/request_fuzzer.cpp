@@ -22,11 +22,15 @@
 // or accept), and it finds repeated keys only among the keys a push knows
 // (a repeated unknown key is reported as unknown).
 //
+// The push body's parser (json_scan.h) is also compared, event by event, with
+// nlohmann's SAX parser, whose rules it keeps (check_json_scan).
+//
 // Build: make -C proxy fuzz   (../build/fuzz/request-fuzzer)
 // Run:   test/suites/46-fuzz.sh (short), test/fuzz/run-long.sh (make stress)
 #include "account_bodies.h"
 #include "codec.h"
 #include "errors.h"
+#include "json_scan.h"
 #include "router.h"
 #include "validate.h"
 
@@ -38,7 +42,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -194,6 +200,93 @@ PushRequest reference_push_body(const std::string &body_text)
         p.if_match.push_back(im);
     }
     return p;
+}
+
+// ------------------------------------------------------------------------
+// json_scan (the push body's lexer and parser) against nlohmann's sax_parse,
+// the parser it replaced: the same events with the same values, in the same
+// order, the same refusal at the same point, and the same stop when the
+// handler stops the parse after a given number of events.
+
+struct Events {
+    std::vector<std::string> seen;
+    size_t stop_after = SIZE_MAX;  // the handler returns false on this event
+    bool add(std::string e)
+    {
+        seen.push_back(std::move(e));
+        return seen.size() != stop_after;
+    }
+    static std::string num(const char *tag, const void *v, size_t n)
+    {
+        std::string s(tag);
+        s.append(static_cast<const char *>(v), n);
+        return s;
+    }
+};
+
+struct ReferenceEvents final : nlohmann::json::json_sax_t, Events {
+    bool null() override { return add("null"); }
+    bool boolean(bool b) override { return add(b ? "true" : "false"); }
+    bool number_integer(number_integer_t v) override { return add(num("i:", &v, sizeof v)); }
+    bool number_unsigned(number_unsigned_t v) override { return add(num("u:", &v, sizeof v)); }
+    bool number_float(number_float_t v, const string_t &) override { return add(num("f:", &v, sizeof v)); }
+    bool string(string_t &v) override { return add("s:" + v); }
+    bool binary(binary_t &) override { return add("binary"); }
+    bool start_object(std::size_t) override { return add("{"); }
+    bool start_array(std::size_t) override { return add("["); }
+    bool end_object() override { return add("}"); }
+    bool end_array() override { return add("]"); }
+    bool key(string_t &v) override { return add("k:" + v); }
+    bool parse_error(std::size_t, const std::string &, const nlohmann::detail::exception &) override
+    {
+        seen.push_back("error");
+        return false;
+    }
+};
+
+struct ScanEvents : Events {
+    bool null() { return add("null"); }
+    bool boolean(bool b) { return add(b ? "true" : "false"); }
+    bool number_integer(long long v) { return add(num("i:", &v, sizeof v)); }
+    bool number_unsigned(unsigned long long v) { return add(num("u:", &v, sizeof v)); }
+    bool number_float(double v) { return add(num("f:", &v, sizeof v)); }
+    bool string(std::string_view v) { return add("s:" + std::string(v)); }
+    bool start_object() { return add("{"); }
+    bool start_array() { return add("["); }
+    bool end_object() { return add("}"); }
+    bool end_array() { return add("]"); }
+    bool key(std::string_view v) { return add("k:" + std::string(v)); }
+    void parse_error() { seen.push_back("error"); }
+};
+
+std::string show(const std::vector<std::string> &events)
+{
+    std::string s;
+    for (const auto &e : events) s += (s.empty() ? "" : " ") + e.substr(0, 40);
+    return s.substr(0, 600);
+}
+
+void check_json_scan(const std::string &text, size_t stop_after, bool cuts)
+{
+    if (text.find('\0') != std::string::npos) return;  // refused before either parser runs
+    // The text in a buffer of its exact size, so that AddressSanitizer sees
+    // any read past its end (a std::string has a NUL and often spare room).
+    std::unique_ptr<char[]> exact(new char[text.size() ? text.size() : 1]);
+    std::memcpy(exact.get(), text.data(), text.size());
+    std::string_view view(exact.get(), text.size());
+    // A short body is also cut at every length: truncated anywhere.
+    if (cuts && text.size() <= 200)
+        for (size_t n = 0; n < text.size(); n++) check_json_scan(text.substr(0, n), n % 3 + 1, false);
+    for (size_t stop : {SIZE_MAX, stop_after}) {
+        ReferenceEvents ref;
+        ref.stop_after = stop;
+        bool ref_ok = nlohmann::json::sax_parse(text.data(), text.data() + text.size(), &ref);
+        ScanEvents got;
+        got.stop_after = stop;
+        bool got_ok = credsync::json_scan::parse(view, got);
+        expect(ref_ok == got_ok && ref.seen == got.seen, "json_scan parsed unlike nlohmann",
+               text.substr(0, 200) + " | nlohmann: " + show(ref.seen) + " | json_scan: " + show(got.seen));
+    }
 }
 
 // ------------------------------------------------------------------------
@@ -435,6 +528,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     check_push(r.body);
+    check_json_scan(r.body, size % 7 + 1, true);
+    check_json_scan(in, size % 5 + 1, false);  // the whole input too: JSON that is not a request's body
     check_account_bodies(r.body);
     check_base64(r.body);
     check_int(r.body.substr(0, 24));

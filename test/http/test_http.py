@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -741,6 +742,34 @@ def t_sigterm_inflight(p):
     p.start()
 
 
+def t_sigterm_idle():
+    """Idle keep-alive connections end as soon as the proxy stops, not at
+    their keep-alive timeout: each waits in a blocking recv, which stop()
+    wakes by shutting its socket down for reading (connection.h)."""
+    q = Proxy(CLUSTER, os.path.join(WORK, "idle.log"), ["--keepalive-timeout", "60"]).start()
+    idle = []
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", q.port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.recv(65536)  # answered; the connection stays open, waiting for a next request
+        idle.append(s)
+    time.sleep(0.3)
+    t0 = time.time()
+    code = q.stop(timeout=30)
+    took = time.time() - t0
+    check("SIGTERM: the proxy exits 0 at once with idle keep-alive connections (--keepalive-timeout 60)",
+          code == 0 and took < 3, f"exit {code} after {took:.2f} s")
+    ends = []
+    for s in idle:
+        s.settimeout(2)
+        try:
+            ends.append(s.recv(1))
+        except OSError as e:
+            ends.append(type(e).__name__)
+        s.close()
+    check("SIGTERM: each idle connection was closed", ends == [b""] * 3, ends)
+
+
 def t_database_restart(p):
     user, c = new_user(p)
     c.push("dbr", [{"blob": b64(b"before")}])
@@ -826,6 +855,7 @@ def main():
         ("closed registration", t_closed_registration),
         ("seed scenario over a proxy restart", lambda: t_seed_over_restart(proxy)),
         ("SIGTERM with a request in flight", lambda: t_sigterm_inflight(proxy)),
+        ("SIGTERM with idle keep-alive connections", t_sigterm_idle),
         ("database restart under the proxy", lambda: t_database_restart(proxy)),
         ("logs and metrics", lambda: t_logs_and_metrics(proxy)),
         ("flags", t_help),
