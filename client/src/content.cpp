@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 
 namespace credsync {
 
@@ -59,81 +61,111 @@ std::string Content::to_json() const
 
 namespace {
 
-// [value, stamp ms, device]
-bool scan_triple(Scanner &s, std::string &v, Stamp &st)
-{
-    std::string_view a, d;
-    if (!s.eat('[') || !s.string(a) || !s.eat(',') || !s.integer(st.t) || !s.eat(',') || !s.string(d) || !s.eat(']'))
-        return false;
-    v.assign(a.data(), a.size());
-    st.dev.assign(d.data(), d.size());
-    return true;
-}
+// An entry in the shape to_json() writes, from json_scan's events: {"v":1,
+// "c":ms, "f":{name:[value, ms, device], ...}, "h":[[password, ms, device],
+// ...], "vv":{device: count, ...}}. Anything else (a key it does not know or
+// given twice, a float, a negative count, a value of another type) makes it
+// give up, and the text is read through nlohmann instead, which decides.
+class ContentSax {
+public:
+    explicit ContentSax(Content &c) : c_(c) {}
 
-// The fast path of from_json() (json_scan.h): nullopt means "read it with
-// nlohmann", which also decides whether the text is an entry at all.
-std::optional<Content> scan_content(const std::string &text)
-{
-    Scanner s(text.data(), text.data() + text.size());
-    Content c;
-    unsigned seen = 0;  // v c f h vv, each at most once
-    auto once = [&](unsigned bit) {
-        if (seen & bit) return false;
-        seen |= bit;
-        return true;
-    };
-    if (!s.eat('{')) return std::nullopt;
-    bool first = true;
-    while (!s.eat('}')) {
-        if (!first && !s.eat(',')) return std::nullopt;
-        first = false;
-        std::string_view key;
-        if (!s.string(key) || !s.eat(':')) return std::nullopt;
-        if (key == "v") {
-            int64_t v = 0;
-            if (!once(1) || !s.integer(v) || v != 1) return std::nullopt;
-        } else if (key == "c") {
-            if (!once(2) || !s.integer(c.created)) return std::nullopt;
-        } else if (key == "f") {
-            if (!once(4) || !s.eat('{')) return std::nullopt;
-            bool first_f = true;
-            while (!s.eat('}')) {
-                if (!first_f && !s.eat(',')) return std::nullopt;
-                first_f = false;
-                std::string_view name;
-                if (!s.string(name) || !s.eat(':')) return std::nullopt;
-                Field f;
-                if (!scan_triple(s, f.v, f.s)) return std::nullopt;
-                c.fields[std::string(name)] = std::move(f);
-            }
-        } else if (key == "h") {
-            if (!once(8) || !s.eat('[')) return std::nullopt;
-            bool first_h = true;
-            while (!s.eat(']')) {
-                if (!first_h && !s.eat(',')) return std::nullopt;
-                first_h = false;
-                PastPassword p;
-                if (!scan_triple(s, p.password, p.s)) return std::nullopt;
-                c.history.insert(std::move(p));
-            }
-        } else if (key == "vv") {
-            if (!once(16) || !s.eat('{')) return std::nullopt;
-            bool first_v = true;
-            while (!s.eat('}')) {
-                if (!first_v && !s.eat(',')) return std::nullopt;
-                first_v = false;
-                std::string_view dev;
-                int64_t n = 0;
-                if (!s.string(dev) || !s.eat(':') || !s.integer(n) || n < 0) return std::nullopt;
-                c.vv[std::string(dev)] = static_cast<uint64_t>(n);
-            }
-        } else {
-            return std::nullopt;
-        }
+    bool syntax_error() const { return syntax_error_; }
+
+    bool start_object()
+    {
+        if (depth_ == 0) return enter(1);
+        return depth_ == 1 && (slot_ == Slot::f || slot_ == Slot::vv) && enter(2);
     }
-    if (seen != 31 || !s.at_end()) return std::nullopt;
-    return c;
-}
+    bool start_array()
+    {
+        if (depth_ == 1) return slot_ == Slot::h && enter(2);
+        if (depth_ != 2 || slot_ == Slot::vv) return false;
+        pos_ = 0;  // a triple, in f or h
+        return enter(3);
+    }
+    bool key(std::string_view k)
+    {
+        if (depth_ == 2) {  // a field's name or a device, in f or vv
+            name_.assign(k.data(), k.size());
+            return true;
+        }
+        Slot s = k == "v" ? Slot::v : k == "c" ? Slot::c : k == "f" ? Slot::f : k == "h" ? Slot::h
+               : k == "vv" ? Slot::vv : Slot::none;
+        unsigned b = 1u << static_cast<unsigned>(s);
+        if (s == Slot::none || (seen_ & b)) return false;  // nlohmann keeps the last: rare, left to it
+        seen_ |= b;
+        slot_ = s;
+        return true;
+    }
+    bool string(std::string_view v)
+    {
+        if (depth_ != 3) return false;
+        if (pos_ == 0) cur_.v.assign(v.data(), v.size());
+        else if (pos_ == 2) cur_.s.dev.assign(v.data(), v.size());
+        else return false;
+        pos_++;
+        return true;
+    }
+    bool number_unsigned(unsigned long long n)
+    {
+        if (depth_ == 2 && slot_ == Slot::vv) {
+            c_.vv[name_] = n;  // a repeated device: the last, as nlohmann
+            return true;
+        }
+        if (depth_ == 1 && slot_ == Slot::v) return n == 1;
+        return n <= static_cast<unsigned long long>(std::numeric_limits<int64_t>::max()) &&
+               number_integer(static_cast<long long>(n));
+    }
+    bool number_integer(long long n)
+    {
+        if (depth_ == 1 && slot_ == Slot::c) {
+            c_.created = n;
+            return true;
+        }
+        if (depth_ != 3 || pos_ != 1) return false;
+        cur_.s.t = n;
+        pos_++;
+        return true;
+    }
+    bool number_float(double) { return false; }
+    bool boolean(bool) { return false; }
+    bool null() { return false; }
+    bool end_array()
+    {
+        if (depth_ == 2) return enter(1);  // h
+        if (pos_ != 3) return false;
+        if (slot_ == Slot::f) c_.fields[name_] = std::move(cur_);  // a repeated name: the last, as nlohmann
+        else c_.history.insert(PastPassword{std::move(cur_.v), std::move(cur_.s)});
+        cur_ = Field{};
+        return enter(2);
+    }
+    bool end_object()
+    {
+        if (depth_ == 2) return enter(1);  // f or vv
+        depth_ = 0;
+        return seen_ == 0x3e;  // v c f h vv
+    }
+    void parse_error() { syntax_error_ = true; }
+
+private:
+    enum class Slot { none, v, c, f, h, vv };
+
+    bool enter(int depth)
+    {
+        depth_ = depth;
+        return true;
+    }
+
+    Content &c_;
+    int depth_ = 0;  // 1: in the entry, 2: in f, h or vv, 3: in a triple
+    Slot slot_ = Slot::none;
+    unsigned seen_ = 0;
+    std::string name_;
+    int pos_ = 0;  // the triple's next element
+    Field cur_;
+    bool syntax_error_ = false;
+};
 
 }  // namespace
 
@@ -142,7 +174,14 @@ std::optional<Content> scan_content(const std::string &text)
 // decryption); anything it does not expect goes through nlohmann.
 std::optional<Content> Content::from_json(const std::string &text)
 {
-    if (auto fast = scan_content(text)) return fast;
+    // (json_scan stops where nlohmann would not at a NUL byte: such a text
+    // is nlohmann's to read.)
+    if (!std::memchr(text.data(), 0, text.size())) {
+        Content c;
+        ContentSax sax(c);
+        if (json_scan::parse(text, sax)) return c;
+        if (sax.syntax_error()) return std::nullopt;  // json_scan refuses what nlohmann refuses
+    }
     try {
         json j = json::parse(text);
         if (!j.is_object() || j.value("v", 0) != 1) return std::nullopt;

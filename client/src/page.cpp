@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+#include <limits>
+
 
 namespace credsync {
 
@@ -15,44 +18,133 @@ namespace {
     throw Error(Error::Kind::server, "the server sent an unexpected answer (" + what + ")");
 }
 
-// One record object; the blob is decoded straight from the page's text.
-bool scan_record(Scanner &s, PulledRecord &r)
-{
-    if (!s.eat('{')) return false;
-    bool have_gencount = false, have_blob = false, first = true;
-    std::string_view blob;
-    while (!s.eat('}')) {
-        if (!first && !s.eat(',')) return false;
-        first = false;
-        std::string_view key;
-        if (!s.string(key) || !s.eat(':')) return false;
-        if (key == "item") {
-            std::string_view v;
-            if (!s.string(v)) return false;
-            r.item.assign(v.data(), v.size());
-        } else if (key == "gencount") {
-            if (!s.integer(r.gencount)) return false;
-            have_gencount = true;
-        } else if (key == "deleted") {
-            if (!s.boolean(r.deleted)) return false;
-        } else if (key == "blob") {
-            if (s.word("null")) {
-                have_blob = false;
-            } else {
-                if (!s.string(blob)) return false;
-                have_blob = true;
-            }
-        } else {
-            return false;
+// The page in the shape the server sends it, from json_scan's events straight
+// into records (a blob is decoded from the page's text). Anything else (a key
+// it does not know, a key given twice, a float, a value of another type) makes
+// it give up, and the page is read through nlohmann instead, which decides.
+class PageSax {
+public:
+    explicit PageSax(PulledPage &out) : out_(out) {}
+
+    bool syntax_error() const { return syntax_error_; }
+
+    bool start_object()
+    {
+        if (depth_ == 0) return enter(1);
+        if (depth_ != 2) return false;
+        out_.records.emplace_back();
+        rec_seen_ = 0;
+        blob_ = Blob::none;
+        return enter(3);
+    }
+    bool start_array() { return depth_ == 1 && slot_ == Slot::records && enter(2); }
+    bool key(std::string_view k)
+    {
+        Slot s;
+        if (depth_ == 1) {
+            s = k == "records" ? Slot::records : k == "more" ? Slot::more : k == "next_since" ? Slot::next_since
+                : k == "gencount" ? Slot::gencount : Slot::none;
+            return s != Slot::none && once(page_seen_, s);
         }
+        s = k == "item" ? Slot::item : k == "gencount" ? Slot::rec_gencount : k == "deleted" ? Slot::deleted
+            : k == "blob" ? Slot::blob : Slot::none;
+        return s != Slot::none && once(rec_seen_, s);
     }
-    if (!have_gencount) return false;
-    if (!r.deleted) {
-        if (!have_blob) return false;  // the slow path says what is wrong
+    bool string(std::string_view v)
+    {
+        if (depth_ != 3) return false;
+        PulledRecord &r = out_.records.back();
+        if (slot_ == Slot::item) {
+            r.item.assign(v.data(), v.size());
+            return true;
+        }
+        if (slot_ != Slot::blob) return false;
         r.blob.emplace();
-        if (!base64_decode_into(blob.data(), blob.size(), *r.blob)) return false;
+        blob_ = base64_decode_into(v.data(), v.size(), *r.blob) ? Blob::decoded : Blob::bad;
+        return true;
     }
-    return true;
+    bool null()
+    {
+        if (depth_ != 3 || slot_ != Slot::blob) return false;
+        blob_ = Blob::null;
+        return true;
+    }
+    bool boolean(bool b)
+    {
+        if (depth_ == 1 && slot_ == Slot::more) out_.more = b;
+        else if (depth_ == 3 && slot_ == Slot::deleted) out_.records.back().deleted = b;
+        else return false;
+        return true;
+    }
+    bool number_unsigned(unsigned long long v)
+    {
+        return v <= static_cast<unsigned long long>(std::numeric_limits<int64_t>::max()) &&
+               number_integer(static_cast<long long>(v));
+    }
+    bool number_integer(long long v)
+    {
+        if (depth_ == 1 && slot_ == Slot::next_since) out_.next_since = v;
+        else if (depth_ == 1 && slot_ == Slot::gencount) out_.gencount = v;
+        else if (depth_ == 3 && slot_ == Slot::rec_gencount) out_.records.back().gencount = v;
+        else return false;
+        return true;
+    }
+    bool number_float(double) { return false; }
+    bool end_array() { return enter(1); }  // only records' array is ever open
+    bool end_object()
+    {
+        if (depth_ == 1) {  // the page
+            depth_ = 0;
+            return has(page_seen_, Slot::records) && has(page_seen_, Slot::next_since) && has(page_seen_, Slot::gencount);
+        }
+        PulledRecord &r = out_.records.back();  // a record
+        depth_ = 2;
+        if (!has(rec_seen_, Slot::rec_gencount)) return false;
+        if (r.deleted) {
+            r.blob.reset();  // a tombstone's blob is not read
+            return true;
+        }
+        return blob_ == Blob::decoded;  // otherwise the slow path says what is wrong
+    }
+    void parse_error() { syntax_error_ = true; }
+
+private:
+    enum class Slot { none, records, more, next_since, gencount, item, rec_gencount, deleted, blob };
+    enum class Blob { none, null, decoded, bad };
+
+    bool enter(int depth)
+    {
+        depth_ = depth;
+        return true;
+    }
+    static unsigned bit(Slot s) { return 1u << static_cast<unsigned>(s); }
+    static bool has(unsigned seen, Slot s) { return seen & bit(s); }
+    bool once(unsigned &seen, Slot s)
+    {
+        if (has(seen, s)) return false;  // nlohmann keeps the last: rare, left to it
+        seen |= bit(s);
+        slot_ = s;
+        return true;
+    }
+
+    PulledPage &out_;
+    int depth_ = 0;  // 1: in the page, 2: in its records, 3: in a record
+    Slot slot_ = Slot::none;  // the key whose value comes next
+    unsigned page_seen_ = 0, rec_seen_ = 0;
+    Blob blob_ = Blob::none;
+    bool syntax_error_ = false;
+};
+
+enum class Scan { page, not_json, other };
+
+Scan scan(const std::string &text, PulledPage &out)
+{
+    // json_scan stops where nlohmann would not (nlohmann ends its input at a
+    // NUL byte): such a text is nlohmann's to read.
+    if (std::memchr(text.data(), 0, text.size())) return Scan::other;
+    PageSax sax(out);
+    if (json_scan::parse(text, sax)) return Scan::page;
+    return sax.syntax_error() ? Scan::not_json : Scan::other;
 }
 
 PulledPage from_tree(const nlohmann::json &page)
@@ -85,44 +177,21 @@ PulledPage from_tree(const nlohmann::json &page)
 
 std::optional<PulledPage> scan_page(const std::string &text)
 {
-    Scanner s(text.data(), text.data() + text.size());
     PulledPage out;
-    bool have_records = false, have_next = false, have_gencount = false, first = true;
-    if (!s.eat('{')) return std::nullopt;
-    while (!s.eat('}')) {
-        if (!first && !s.eat(',')) return std::nullopt;
-        first = false;
-        std::string_view key;
-        if (!s.string(key) || !s.eat(':')) return std::nullopt;
-        if (key == "records") {
-            if (have_records || !s.eat('[')) return std::nullopt;
-            have_records = true;
-            bool first_rec = true;
-            while (!s.eat(']')) {
-                if (!first_rec && !s.eat(',')) return std::nullopt;
-                first_rec = false;
-                out.records.emplace_back();
-                if (!scan_record(s, out.records.back())) return std::nullopt;
-            }
-        } else if (key == "more") {
-            if (!s.boolean(out.more)) return std::nullopt;
-        } else if (key == "next_since") {
-            if (!s.integer(out.next_since)) return std::nullopt;
-            have_next = true;
-        } else if (key == "gencount") {
-            if (!s.integer(out.gencount)) return std::nullopt;
-            have_gencount = true;
-        } else {
-            return std::nullopt;
-        }
-    }
-    if (!s.at_end() || !have_records || !have_next || !have_gencount) return std::nullopt;
+    if (scan(text, out) != Scan::page) return std::nullopt;
     return out;
 }
 
 PulledPage parse_page(const std::string &text)
 {
-    if (auto fast = scan_page(text)) return std::move(*fast);
+    {
+        PulledPage out;
+        switch (scan(text, out)) {
+        case Scan::page: return out;
+        case Scan::not_json: bad_page("a pull page that is not JSON");  // json_scan refuses what nlohmann refuses
+        case Scan::other: break;
+        }
+    }
     nlohmann::json page = nlohmann::json::parse(text, nullptr, false);
     if (page.is_discarded()) bad_page("a pull page that is not JSON");
     try {

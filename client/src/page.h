@@ -5,10 +5,12 @@
 // base64 blob per record. Building a JSON tree of each page (nlohmann) and
 // then copying every blob out of it cost more than the rest of the sync
 // (docs/client.md, "Speed"), so a page in the shape the server sends is
-// read by a small scanner straight into the records. Anything the scanner
-// does not expect (an escape in a string, a key it does not know, a float)
-// makes it give up and the page is read through nlohmann as before: the
-// scanner is a fast path, never a second definition of what a page is.
+// read straight into the records by a handler of json_scan's events
+// (common/json_scan.h, the parser the proxy reads push bodies with, equal to
+// nlohmann's sax_parse). Anything the handler does not expect (a key it does
+// not know or given twice, a float, a value of another type) makes it give up
+// and the page is read through nlohmann as before: the handler is a fast
+// path, never a second definition of what a page is.
 #pragma once
 
 #include "bytes.h"

@@ -369,7 +369,15 @@ static void t_fast_paths()
         "{\"records\":[{\"item\":\"\xff\",\"gencount\":1,\"deleted\":true}],\"next_since\":1,\"gencount\":1}",
         "{\"records\":[{\"item\":\"a\x01\",\"gencount\":1,\"deleted\":true}],\"next_since\":1,\"gencount\":1}",
         "{\"records\":[{\"item\":\"x\",\"gencount\":01,\"deleted\":true}],\"next_since\":1,\"gencount\":1}",
-        "", "[]", "{}", "null"};
+        "", "[]", "{}", "null",
+        // a tombstone's blob is not read, whatever it is; a record or page that is not an object
+        "{\"records\":[{\"item\":\"x\",\"gencount\":1,\"deleted\":true,\"blob\":5}],\"next_since\":1,\"gencount\":1}",
+        "{\"records\":[{\"item\":\"x\",\"gencount\":1,\"blob\":\"QR==\",\"deleted\":true}],\"next_since\":1,\"gencount\":1}",
+        "{\"records\":[5],\"next_since\":1,\"gencount\":1}", "{\"records\":{},\"next_since\":1,\"gencount\":1}",
+        // gencount 2^64-1: nlohmann's get<int64_t> wraps it; a NUL byte ends nlohmann's input
+        "{\"records\":[],\"next_since\":1,\"gencount\":18446744073709551615}",
+        std::string("{\"records\":[],\"next_since\":1,\"gencount\":1}") + '\0' + "x",
+        std::string("{\"records\":[],\"next_since\":1,\"gencount\":1") + '\0' + "}"};
     bool all_same = true;
     for (auto &h : hostile)
         if (!same_page(fast_or_fallback(h), ref::page(h))) {
@@ -415,7 +423,16 @@ static void t_fast_paths()
         "{\"v\":1,\"c\":1,\"f\":{},\"h\":[[\"p\",1]],\"vv\":{}}",
         "{\"v\":1,\"c\":1,\"f\":{},\"h\":[],\"vv\":{\"d\":-1}}",
         "{\"v\":1,\"c\":1,\"f\":[],\"h\":[],\"vv\":{}}",
-        "{\"c\":1,\"f\":{},\"h\":[],\"vv\":{}}"};
+        "{\"c\":1,\"f\":{},\"h\":[],\"vv\":{}}",
+        // what nlohmann's get<> and items() make of other types: v true is 1, a float count is cut, null
+        // iterates as nothing, an array's items are named by index, a primitive's by ""
+        "{\"v\":true,\"c\":1,\"f\":{},\"h\":[],\"vv\":{}}", "{\"v\":1,\"c\":1.5,\"f\":null,\"h\":null,\"vv\":null}",
+        "{\"v\":1,\"c\":1,\"f\":[[\"a\",1,\"d\"]],\"h\":{\"x\":[\"p\",1,\"d\"]},\"vv\":[3,4]}",
+        "{\"v\":1,\"c\":1,\"f\":{},\"h\":[],\"vv\":5}", "{\"v\":1,\"c\":1,\"f\":{},\"h\":[],\"vv\":{\"d\":2.5}}",
+        "{\"v\":1,\"c\":1,\"f\":{\"t\":[\"a\",18446744073709551615,\"d\"]},\"h\":[],\"vv\":{\"d\":18446744073709551615}}",
+        "{\"v\":1,\"c\":1,\"f\":{\"t\":[\"a\",1,\"d\",\"e\"]},\"h\":[[\"p\",1,\"d\"],[\"p\",1,\"d\"]],\"vv\":{}}",
+        std::string("{\"v\":1,\"c\":1,\"f\":{},\"h\":[],\"vv\":{}}") + '\0' + "x",
+        std::string("{\"v\":1,\"c\":1,\"f\":{\"t\":[\"a") + '\0' + "\",1,\"d\"]},\"h\":[],\"vv\":{}}"};
     bool entries_same = true;
     for (auto &e : entries) {
         auto ours = Content::from_json(e), theirs = ref::content(e);

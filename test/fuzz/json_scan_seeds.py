@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes test/fuzz/corpus/json-scan-*: push requests whose bodies probe what
-proxy/json_scan.h does differently from nlohmann's lexer (a string read 8 bytes
+common/json_scan.h does differently from nlohmann's lexer (a string read 8 bytes
 at a time, the escape path handed to nlohmann, its own number and literal
 scanning, the BOM) and which request_fuzzer.cpp's check_json_scan compares with
 nlohmann event by event, cut at every length when short. Run once; the files
@@ -50,6 +50,11 @@ for b in (b"\xef\xbb\xbf" + push(), b"\xef\xbb" + push(), b"\xef" , b" \xef\xbb\
           b'{"records":[],"records":[]}', b'{"":1}', b'{"records":[{}]', b'{"records":[1,]}', b'{,}', b"[,1]",
           b'{"a" 1}', b'{"a":1 "b":2}', b"", b" "):
     bodies.append(b)
+# (appended, so that the seeds above keep their names) up to 18 digits json_scan
+# computes an integer itself, from 19 on it calls strtoull/strtoll as nlohmann does
+for n in (b"999999999999999999", b"-999999999999999999", b"1000000000000000000", b"-1000000000000000000",
+          b"000000000000000001", b"-00000000000000001", b"99999999999999999.5", b"123456789012345678e0"):
+    bodies.append(push(extra=b',"if_match":' + n))
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 for i, body in enumerate(bodies):

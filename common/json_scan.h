@@ -1,7 +1,10 @@
-// A JSON SAX parser that hands its handler string_views into the text instead
-// of copying every character, for the push body (validate.cpp), whose 344-byte
-// base64 blobs nlohmann's lexer copied one push_back at a time (a third of the
-// proxy's CPU on a push of 100 records, docs/performance.md).
+// The one JSON fast path of credsync, shared by the proxy (the push body,
+// proxy/validate.cpp) and the client (pull pages, client/src/page.cpp; entry
+// plaintexts, client/src/content.cpp): a SAX parser that hands its handler
+// string_views into the text, because nlohmann's lexer copies every character
+// of every string into its token buffer, one push_back at a time (a third of
+// the proxy's CPU on a push of 100 records, docs/performance.md; most of a
+// client's first sync, docs/client.md).
 //
 // It accepts and refuses exactly what nlohmann::json::sax_parse (3.11, strict,
 // no comments) does, and calls the handler in the same order with the same
@@ -17,8 +20,9 @@
 // number_unsigned(unsigned long long), number_float(double), string(view),
 // key(view), start_object(), start_array(), end_object(), end_array() — each
 // returning false to stop — and parse_error(). A view lives during its call.
-// The text must hold no NUL byte (nlohmann ends its input at one: callers
-// refuse a body with a NUL before parsing).
+// The text must hold no NUL byte (nlohmann ends its input at one): the proxy
+// refuses a body with a NUL before parsing, the client reads such a text with
+// nlohmann itself.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -221,6 +225,17 @@ private:
             if (p_ != end_ && (*p_ == '+' || *p_ == '-')) p_++;
             if (!digit()) return Token::parse_error;
             while (digit()) p_++;
+        }
+        if (type != Token::value_float && p_ - b <= 18) {
+            // At most 18 digits cannot overflow: the value strtoull/strtoll
+            // would give, without copying the token (a client's entry holds a
+            // millisecond stamp per field).
+            const char *d = b + (type == Token::value_integer);
+            unsigned long long v = 0;
+            for (; d != p_; d++) v = v * 10 + static_cast<unsigned>(*d - '0');
+            if (type == Token::value_unsigned) unsigned_ = v;
+            else integer_ = -static_cast<long long>(v);
+            return type;
         }
         number_.assign(b, p_);  // NUL-terminated for strto*
         char *endptr = nullptr;
