@@ -27,44 +27,17 @@ constexpr size_t kReadChunk = 16384;
 // end of the answer, so that a head and a small body go out in one send.
 constexpr size_t kWriteGather = 16384;
 
-bool wait_readable(int fd, int timeout_ms)
+bool wait_readable(int fd, int stop_fd, int timeout_ms)
 {
-    pollfd p{fd, POLLIN, 0};
+    pollfd p[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
     for (;;) {
-        int n = ::poll(&p, 1, timeout_ms);
+        int n = ::poll(p, stop_fd >= 0 ? 2 : 1, timeout_ms);
         if (n < 0 && errno == EINTR) continue;
-        return n > 0;
+        return n > 0 && p[0].revents != 0;
     }
 }
 
 }  // namespace
-
-bool IdleConnections::enter(int fd)
-{
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_) return false;
-    fds_.push_back(fd);
-    return true;
-}
-
-void IdleConnections::leave(int fd)
-{
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < fds_.size(); i++) {
-        if (fds_[i] == fd) {
-            fds_[i] = fds_.back();
-            fds_.pop_back();
-            return;
-        }
-    }
-}
-
-void IdleConnections::stop_all()
-{
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_ = true;
-    for (int fd : fds_) ::shutdown(fd, SHUT_RD);
-}
 
 Transport::~Transport()
 {
@@ -156,25 +129,8 @@ void ConnectionStream::head_parsed(long long body_length)
 
 bool ConnectionStream::request_read_whole() const { return head_done_ && body_left_ == 0 && !failed_; }
 
-void ConnectionStream::recv_timeout(int ms)
-{
-    if (ms == recv_timeout_ms_) return;
-    timeval tv{ms / 1000, (ms % 1000) * 1000};
-    if (::setsockopt(t_.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0) recv_timeout_ms_ = ms;
-}
-
-bool ConnectionStream::wait_request(const ConnectionLimits &limits)
-{
-    recv_timeout(limits.keepalive_timeout_ms);
-    if (limits.idle && !limits.idle->enter(t_.fd())) return false;
-    ssize_t n = fill();
-    if (limits.idle) limits.idle->leave(t_.fd());
-    return n > 0;
-}
-
 // Called only when everything buffered has been consumed, so the buffer
-// starts over and never holds more than one chunk. Within a request: the
-// read timeout bounds the wait.
+// starts over and never holds more than one chunk.
 ssize_t ConnectionStream::fill()
 {
     rpos_ = 0;
@@ -199,7 +155,6 @@ ssize_t ConnectionStream::read(char *ptr, size_t size)
     if (allowed == 0) return -1;
     size_t want = std::min(size, allowed);
     if (rpos_ == rbuf_.size()) {
-        recv_timeout(read_timeout_ms_);
         ssize_t n = fill();
         if (n <= 0) return n;
     }
@@ -220,7 +175,6 @@ bool ConnectionStream::read_body(std::string &out)
     size_t got = std::min(n, rbuf_.size() - rpos_);
     std::memcpy(&out[0], rbuf_.data() + rpos_, got);
     rpos_ += got;
-    if (got < n) recv_timeout(read_timeout_ms_);
     while (got < n) {
         // Past what is buffered, read straight into the body.
         ssize_t r = t_.recv_some(&out[got], n - got);
@@ -297,10 +251,10 @@ void ConnectionStream::get_local_ip_and_port(std::string &ip, int &port) const
 
 void serve_connection(Transport &t, const ConnectionLimits &limits, const ServeOne &serve_one)
 {
-    ConnectionStream stream(t, limits);
+    ConnectionStream stream(t, limits.max_head_bytes);
     bool read_whole = true;
     for (int served = 0; served < limits.keepalive_max; served++) {
-        if (!stream.has_buffered() && !stream.wait_request(limits)) break;
+        if (!stream.has_buffered() && !wait_readable(t.fd(), limits.stop_fd, limits.keepalive_timeout_ms)) break;
         stream.begin_request();
         bool closed = false;
         bool last = served + 1 == limits.keepalive_max || (limits.stopping && limits.stopping->load());
@@ -320,7 +274,7 @@ void serve_connection(Transport &t, const ConnectionLimits &limits, const ServeO
         while (drained < kLingerBytes) {
             int left = static_cast<int>(
                 std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count());
-            if (left <= 0 || !wait_readable(t.fd(), left)) break;
+            if (left <= 0 || !wait_readable(t.fd(), -1, left)) break;
             ssize_t n = ::recv(t.fd(), scratch, sizeof scratch, 0);
             if (n <= 0) break;
             drained += static_cast<size_t>(n);

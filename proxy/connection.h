@@ -26,9 +26,7 @@
 
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <vector>
 
 namespace credsync {
 
@@ -56,31 +54,11 @@ private:
     SSL *ssl_;
 };
 
-// The connections waiting for their next request. Each waits in a blocking
-// recv (bounded by SO_RCVTIMEO: no poll before every request), so stop()
-// ends them by shutting their sockets down for reading, which wakes that
-// recv with end-of-stream. Bytes already received stay readable (Linux), so
-// a request that arrived whole just as the server stops is still answered.
-class IdleConnections {
-public:
-    // fd starts waiting; false once stop_all() ran (the connection ends).
-    bool enter(int fd);
-    void leave(int fd);
-    // Ends every wait, now and from now on.
-    void stop_all();
-
-private:
-    std::mutex mu_;
-    std::vector<int> fds_;
-    bool stopped_ = false;
-};
-
 // What the loop needs to know from the server's settings.
 struct ConnectionLimits {
     int keepalive_timeout_ms = 5000;  // idle time allowed between two requests
-    int read_timeout_ms = 10000;      // SO_RCVTIMEO as accepted: every read within a request
     int keepalive_max = 100;          // requests served on one connection
-    IdleConnections *idle = nullptr;  // where waiting connections are known to stop()
+    int stop_fd = -1;                 // readable once the server stops: idle connections end
     const std::atomic<bool> *stopping = nullptr;  // set too: the answer in progress is the last
     size_t max_head_bytes = 65536;    // request line and headers together
 };
@@ -90,11 +68,7 @@ struct ConnectionLimits {
 // then exactly the body length the head announced.
 class ConnectionStream final : public httplib::Stream {
 public:
-    ConnectionStream(Transport &t, const ConnectionLimits &limits)
-        : recv_timeout_ms_(limits.read_timeout_ms), read_timeout_ms_(limits.read_timeout_ms), t_(t),
-          max_head_(limits.max_head_bytes)
-    {
-    }
+    ConnectionStream(Transport &t, size_t max_head_bytes) : t_(t), max_head_(max_head_bytes) {}
 
     bool is_readable() const override;
     bool is_writable() const override { return true; }  // writes block with SO_SNDTIMEO
@@ -124,19 +98,9 @@ public:
     bool flush();
     // Bytes of a next request already received.
     bool has_buffered() const { return rpos_ < rbuf_.size() || t_.pending(); }
-    // Waits for the next request's first bytes (nothing is buffered), at
-    // most keepalive_timeout_ms; false when none came, the client closed or
-    // the server stops.
-    bool wait_request(const ConnectionLimits &limits);
 
 private:
     ssize_t fill();  // refills the consumed rbuf_ from the transport
-    // SO_RCVTIMEO, set only when it changes: the keep-alive timeout while
-    // waiting for a request, the read timeout within one. A request that
-    // arrives in one read never changes it, unless the two differ.
-    void recv_timeout(int ms);
-    int recv_timeout_ms_;
-    int read_timeout_ms_;
     Transport &t_;
     size_t max_head_;
     std::string rbuf_;  // received, not yet consumed (rbuf_[rpos_..])

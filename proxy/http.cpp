@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <thread>
 #include <type_traits>
@@ -138,10 +139,10 @@ void announce_close(httplib::Response &res, const RequestContext &ctx)
 HttpServer::HttpServer(const Config &cfg, Api &api, TokenAuth &auth)
     : cfg_(cfg), api_(api), auth_(auth), large_bodies_(cfg.max_large_bodies)
 {
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
     limits_.keepalive_timeout_ms = cfg_.keepalive_timeout_s * 1000;
-    limits_.read_timeout_ms = cfg_.read_timeout_s * 1000;  // set_read_timeout below
     limits_.keepalive_max = cfg_.keepalive_max;
-    limits_.idle = &idle_;
+    limits_.stop_fd = stop_fd_;
     limits_.stopping = &stop_requested_;
     if (!cfg_.tls_cert.empty())
         svr_ = std::make_unique<Server<httplib::SSLServer>>(limits_, cfg_.tls_cert.c_str(), cfg_.tls_key.c_str());
@@ -153,9 +154,10 @@ HttpServer::HttpServer(const Config &cfg, Api &api, TokenAuth &auth)
 HttpServer::~HttpServer()
 {
     svr_.reset();
+    if (stop_fd_ >= 0) ::close(stop_fd_);
 }
 
-bool HttpServer::valid() const { return svr_->is_valid(); }
+bool HttpServer::valid() const { return svr_->is_valid() && stop_fd_ >= 0; }
 
 bool HttpServer::bind() { return svr_->bind_to_port(cfg_.listen_host, cfg_.listen_port); }
 
@@ -169,7 +171,10 @@ void HttpServer::serve()
 void HttpServer::stop()
 {
     stop_requested_ = true;
-    idle_.stop_all();  // idle keep-alive connections end now
+    uint64_t one = 1;
+    if (stop_fd_ >= 0 && ::write(stop_fd_, &one, sizeof one) < 0) {
+        // Only idle keep-alive connections wait for it; they end by their timeout.
+    }
     // cpp-httplib's stop() does nothing before its listen loop runs
     // (is_running()), so a stop that came early would be lost: wait for the
     // loop to start, unless serve() has not been entered (it will see

@@ -45,7 +45,7 @@ private:
     TokenAuth &auth_;
     Admission large_bodies_;
     ConnectionLimits limits_;
-    IdleConnections idle_;                 // stop() ends their waits
+    int stop_fd_ = -1;                     // eventfd, readable once stop() ran
     std::atomic<bool> stop_requested_{false};
     std::atomic<bool> serving_{false};     // serve() was entered
     std::atomic<bool> serve_returned_{false};

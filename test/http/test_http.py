@@ -744,8 +744,8 @@ def t_sigterm_inflight(p):
 
 def t_sigterm_idle():
     """Idle keep-alive connections end as soon as the proxy stops, not at
-    their keep-alive timeout: each waits in a blocking recv, which stop()
-    wakes by shutting its socket down for reading (connection.h)."""
+    their keep-alive timeout: each waits in a poll on its socket and the
+    server's stop eventfd, which stop() signals (connection.cpp)."""
     q = Proxy(CLUSTER, os.path.join(WORK, "idle.log"), ["--keepalive-timeout", "60"]).start()
     idle = []
     for _ in range(3):
