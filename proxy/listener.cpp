@@ -127,27 +127,29 @@ PGresult *query_within(PGconn *conn, const char *sql, int timeout_ms)
 {
     if (!PQsendQuery(conn, sql)) return nullptr;
     long long deadline = steady_ms() + timeout_ms;
+    // The last result is the statement's (a multi-statement string gives one
+    // per statement); any error makes the whole nullptr. PQgetResult is
+    // called only when PQisBusy says it will not block: the results of one
+    // string may arrive in separate packets, and a blocking PQgetResult would
+    // wait for the rest without the deadline.
+    PGresult *last = nullptr;
+    bool ok = true;
+    auto give_up = [&]() -> PGresult * {
+        if (last) PQclear(last);
+        return nullptr;
+    };
     for (;;) {
-        if (!PQconsumeInput(conn)) return nullptr;
-        if (!PQisBusy(conn)) {
-            // The last result is the statement's (a multi-statement string
-            // gives one per statement); any error makes the whole nullptr.
-            PGresult *last = nullptr;
-            bool ok = true;
-            while (PGresult *r = PQgetResult(conn)) {
-                ExecStatusType st = PQresultStatus(r);
-                ok = ok && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
-                if (last) PQclear(last);
-                last = r;
-            }
-            if (!ok && last) {
-                PQclear(last);
-                last = nullptr;
-            }
-            return last;
+        if (!PQconsumeInput(conn)) return give_up();
+        while (!PQisBusy(conn)) {
+            PGresult *r = PQgetResult(conn);
+            if (!r) return ok ? last : give_up();
+            ExecStatusType st = PQresultStatus(r);
+            ok = ok && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
+            if (last) PQclear(last);
+            last = r;
         }
         long long left = deadline - steady_ms();
-        if (left <= 0) return nullptr;
+        if (left <= 0) return give_up();
         pollfd p{PQsocket(conn), POLLIN, 0};
         ::poll(&p, 1, static_cast<int>(left));
     }

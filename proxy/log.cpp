@@ -55,9 +55,21 @@ struct LogQueue {
             for (auto &l : batch) size += l.size();
             text.reserve(size);
             for (auto &l : batch) text += l;
-            std::fwrite(text.data(), 1, text.size(), stderr);
+            size_t written = std::fwrite(text.data(), 1, text.size(), stderr);
             std::fflush(stderr);
+            // A short write (a non-blocking or closed stderr) loses the rest
+            // of the batch: counted, as lines the queue drops are.
+            unsigned long long unwritten = 0;
+            if (written < text.size()) {
+                std::clearerr(stderr);
+                size_t end = 0;
+                for (auto &l : batch) {
+                    end += l.size();
+                    if (end > written) unwritten++;
+                }
+            }
             lock.lock();
+            dropped += unwritten;
             writing = false;
             if (lines.empty()) idle.notify_all();
         }
