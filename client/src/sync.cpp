@@ -127,13 +127,15 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
         // zone list alone). The list's gencount and digest were read in one
         // snapshot, and the gencount equals the cursor, so the digest is the
         // one of the records the mirror should hold.
-        const bool quiet = z.cursor > 0 && z.resync.empty() && z.outbox_op.empty() && store_.pending(zone) == 0;
+        const bool nothing_to_send = z.resync.empty() && z.outbox_op.empty() && store_.pending(zone) == 0;
+        const bool quiet = z.cursor > 0 && nothing_to_send;
         bool idle = quiet && listed && listed->gencount == z.cursor;
         std::optional<std::string> listed_digest = idle && listed ? listed->digest : std::nullopt;
         // A zone the server does not list (deleted there, with no push since)
         // holds nothing on the server: a mirror that holds nothing either is
-        // in sync without asking.
-        if (quiet && !listed && !full && local_digest(zone) == std::string(64, '0')) {
+        // in sync without asking. Its cursor may be 0 (a zone made on this
+        // device and emptied before it ever synced): there is nothing to pull.
+        if (nothing_to_send && !listed && !full && local_digest(zone) == std::string(64, '0')) {
             stats.zones.push_back({zone, z.cursor});
             return;
         }

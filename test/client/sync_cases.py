@@ -248,6 +248,17 @@ def t_one_request():
     r, reqs = requests_during(b.sync)
     check("one request: a pending local change is pushed (more than the zone list)",
           r.rc == 0 and r.json()["pushed"] == 1 and len(reqs) > 1, (r, reqs))
+    # A zone only this device knows, left empty (an entry added to it offline and
+    # removed before any sync; the sync after that settles the removal): cursor
+    # 0, not listed by the server, which holds nothing in it. Nothing is new
+    # there, so no request beyond the list.
+    b.ok("rm", b.add("q6", "pw-q6", zone="lonely"))
+    check("one request: a sync settles an entry added and removed before it was pushed", b.sync().rc == 0)
+    for n in ("first", "second"):
+        r, reqs = requests_during(b.sync)
+        check(f"one request: with a local-only empty zone too ({n} sync with nothing new)",
+              r.rc == 0 and len(reqs) == 1 and "GET /v1/zones " in reqs[0] + " " and
+              {"zone": "lonely", "gencount": 0} in r.json()["zones"], (r, reqs))
 
 
 def t_digest_same_gencount():
