@@ -110,6 +110,15 @@ Db::Db(const std::string &path)
     // allocated as used.
     exec("PRAGMA cache_size=-65536");
     exec("PRAGMA foreign_keys=ON");
+    // No checkpoint when the store is closed (about 10 ms after a first
+    // sync, docs/client.md, "Speed"). Nothing acknowledged depends on it: with
+    // synchronous=FULL a commit is durable once its frames are synced in the
+    // WAL, and the next open of the store reads the WAL back (the home is
+    // one directory: the -wal file stays beside the store, logout removes
+    // both). The WAL is still checkpointed as commits fill it (SQLite's
+    // automatic checkpoint at 1000 pages).
+    if (sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr) != SQLITE_OK)
+        throw Error(Error::Kind::local, std::string("local store: ") + sqlite3_errmsg(db_));
 }
 
 Db::~Db() { sqlite3_close(db_); }

@@ -120,8 +120,10 @@ void Store::put(const ItemRow &r)
                           "cur_blob = excluded.cur_blob, last_blob = excluded.last_blob, dirty = excluded.dirty");
     s.bind(1, r.zone).bind(2, r.item).bind(3, r.base_gen).bind(4, r.base_blob).bind(5, int64_t(r.base_bad));
     s.bind(6, same_marker(r.cur_blob, r.base_blob)).bind(7, same_marker(r.last_blob, r.cur_blob));
+    item_writes_++;
     s.bind(8, int64_t(r.dirty)).run();
     s.reset();
+    if (observer_) observer_(r);
 }
 
 void Store::for_each_item(const std::string &zone, const std::function<void(const ItemRow &)> &fn)

@@ -79,12 +79,33 @@ public:
     void put(const ZoneRow &row);
     std::vector<std::string> zone_names();  // zones with a row or with items
 
+    // Item rows written so far by put() (committed or not): a view computed
+    // from the rows written stays true while this has not moved.
+    uint64_t item_writes() const { return item_writes_; }
+    // fn is called with every item row put() writes, until it is set to
+    // nullptr (PutObserver).
+    void observe_puts(std::function<void(const ItemRow &)> fn) { observer_ = std::move(fn); }
+
 private:
     // A prepared statement kept for the store's life (the hot paths of a
     // sync: read and write one item), reset before each use.
     Stmt &cached(const std::string &sql);
     Db db_;
     std::map<std::string, std::unique_ptr<Stmt>> stmts_;
+    uint64_t item_writes_ = 0;
+    std::function<void(const ItemRow &)> observer_;
+};
+
+// Store::observe_puts for a scope.
+class PutObserver {
+public:
+    PutObserver(Store &s, std::function<void(const ItemRow &)> fn) : s_(s) { s_.observe_puts(std::move(fn)); }
+    ~PutObserver() { s_.observe_puts(nullptr); }
+    PutObserver(const PutObserver &) = delete;
+    PutObserver &operator=(const PutObserver &) = delete;
+
+private:
+    Store &s_;
 };
 
 }  // namespace credsync

@@ -68,6 +68,15 @@ public:
 
     // The zone digest of the local mirror (hex), as the server computes it.
     std::string local_digest(const std::string &zone);
+    // The digest of the rows full_resync() wrote and kept, computed as it
+    // wrote them: local_digest() of its zone while the store's item_writes()
+    // is still at.
+    struct AppliedDigest {
+        std::string zone;
+        uint64_t at = 0;
+        std::string hex;
+    };
+    std::optional<AppliedDigest> applied_;
 
 private:
     enum class Mode { incremental, initial, ahead, expired, digest, conflict, forced };

@@ -217,7 +217,11 @@ class Device:
         self.token = None
 
     def env(self, extra=None):
-        e = dict(os.environ, CREDSYNC_SERVER=self.stack.url, CREDSYNC_KDF="interactive")
+        # CREDSYNC_CHECK_APPLIED_DIGEST: a full resync's digest, computed
+        # as it writes the rows, is checked against a scan of the store
+        # (client/src/sync.cpp); bench.py times the sync without it.
+        e = dict(os.environ, CREDSYNC_SERVER=self.stack.url, CREDSYNC_KDF="interactive",
+                 CREDSYNC_CHECK_APPLIED_DIGEST="1")
         for k in ("CREDSYNC_HOME", "CREDSYNC_PASSWORD", "CREDSYNC_TOKEN"):
             e.pop(k, None)
         if extra:

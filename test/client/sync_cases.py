@@ -261,6 +261,35 @@ def t_one_request():
               {"zone": "lonely", "gencount": 0} in r.json()["zones"], (r, reqs))
 
 
+def t_full_resync_digest():
+    """A full resync computes the zone's digest from the rows it writes
+    (client/src/sync.cpp) and the check after the last page uses it: a row
+    that stops counting (its item deleted on the server, or gone from it) must
+    leave it, one that changes must change it."""
+    a, b = account(2, "fulldig")
+    a.add("f1", "pw-f1")
+    a.add("f2", "pw-f2")
+    a.add("f3", "pw-f3")
+    synced(a, b)
+    # No checkpoint when the store closes (client/src/db.cpp): what b's first
+    # sync committed is still in the WAL, and the next process reads it there.
+    wal = os.path.join(b.home, "credsync.db-wal")
+    check("full resync digest: the first sync leaves its commits in the WAL (no checkpoint at close)",
+          os.path.exists(wal) and os.path.getsize(wal) > 0)
+    check("full resync digest: and the next process reads them from it",
+          sorted(e["title"] for e in b.json("list")) == ["f1", "f2", "f3"])
+    b.ok("rm", "f1")
+    b.edit("f2", password="pw-f2-new")
+    synced(b)
+    r = a.sync("--full")
+    check("full resync digest: a full resync that applies a delete and an edit verifies",
+          r.rc == 0 and r.json()["resyncs"] == 1, r)
+    titles = sorted(e["title"] for e in a.json("list"))
+    check("full resync digest: and holds what the server holds", titles == ["f2", "f3"], titles)
+    r, reqs = requests_during(a.sync)
+    check("full resync digest: the sync after it has nothing new (one request)", r.rc == 0 and len(reqs) == 1, (r, reqs))
+
+
 def t_digest_same_gencount():
     """The server's content changes while its gencount comes back to the
     device's cursor (restored to an older dump, then pushed to by another
@@ -396,7 +425,7 @@ def t_https():
 
 for name, fn in [("example", t_example), ("too large", t_too_large), ("https", t_https), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
-                 ("digest", t_digest_tamper), ("one request", t_one_request),
+                 ("digest", t_digest_tamper), ("one request", t_one_request), ("full resync digest", t_full_resync_digest),
                  ("same gencount", t_digest_same_gencount), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
     # CREDSYNC_CLIENT_CASES="one request,same gencount" runs only those (debugging).
     only = os.environ.get("CREDSYNC_CLIENT_CASES")
