@@ -2,13 +2,14 @@
 # A/B of client binaries: a new device's first sync of 10,000 entries with each, interleaved
 # per round (the order alternates) on one stack, wall and CPU time (docs/client.md, "Speed").
 # Run by test/client/bench_ab.sh; CLIENT_AB_BINS="name=path,..." (required), CLIENT_AB_ROUNDS (9).
-import os, resource, statistics, subprocess, sys, time
+import atexit, os, resource, statistics, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ROOT, Device, Stack  # noqa
 N = 10000
 bins = [x.split("=", 1) for x in os.environ["CLIENT_AB_BINS"].split(",")]
 rounds = int(os.environ.get("CLIENT_AB_ROUNDS", "9"))
 stack = Stack(sys.argv[1], sys.argv[2]); stack.start_proxy()
+atexit.register(stack.stop_proxy)  # the shell's trap removes the cluster, not the proxy
 a = Device(stack, "ab-a", "ab"); a.join()
 subprocess.run([os.path.join(ROOT, "build", "client", "unit-tests"), "populate", a.home, str(N)], check=True)
 a.ok("sync"); stack.psql("VACUUM ANALYZE"); stack.psql("CHECKPOINT")
