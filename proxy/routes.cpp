@@ -27,6 +27,15 @@ long long int_at(const PGresult *r, int row, int col)
     return std::strtoll(PQgetvalue(r, row, col), nullptr, 10);
 }
 
+// A zone digest as the API gives it: 64 lowercase hex, from bytea's text
+// output (\x + hex).
+std::string digest_at(const PGresult *r, int row, int col)
+{
+    std::string digest = PQgetvalue(r, row, col);
+    if (digest.rfind("\\x", 0) == 0) digest.erase(0, 2);
+    return digest;
+}
+
 void check_zone(const std::string &zone)
 {
     if (!is_zone(zone)) throw bad_request("zone must be 1 to 64 characters of [A-Za-z0-9_.-]");
@@ -119,11 +128,9 @@ Reply Api::zones(const std::string &user)
     Result r = lease->run(queries::zones, {Param::text(user)});
     json list = json::array();
     for (int i = 0; i < PQntuples(r.get()); i++) {
-        std::string digest = PQgetvalue(r.get(), i, 2);  // bytea text output: \x + hex, as in zone()
-        if (digest.rfind("\\x", 0) == 0) digest = digest.substr(2);
         list.push_back({{"zone", PQgetvalue(r.get(), i, 0)},
                         {"gencount", int_at(r.get(), i, 1)},
-                        {"digest", digest},
+                        {"digest", digest_at(r.get(), i, 2)},
                         {"items", int_at(r.get(), i, 3)},
                         {"bytes", int_at(r.get(), i, 4)},
                         {"horizon", int_at(r.get(), i, 5)}});
@@ -137,11 +144,9 @@ Reply Api::zone(const std::string &user, const std::string &zone)
     auto lease = pool_.acquire();
     Result r = lease->run(queries::zone_state, {Param::text(user), Param::text(zone)});
     if (PQntuples(r.get()) != 1) throw ApiError(500, "internal", "internal error");
-    std::string digest = PQgetvalue(r.get(), 0, 1);  // bytea text output: \x + hex
-    if (digest.rfind("\\x", 0) == 0) digest = digest.substr(2);
     return json_reply(200, {{"zone", zone},
                             {"gencount", int_at(r.get(), 0, 0)},
-                            {"digest", digest},
+                            {"digest", digest_at(r.get(), 0, 1)},
                             {"items", int_at(r.get(), 0, 2)},
                             {"bytes", int_at(r.get(), 0, 3)},
                             {"horizon", int_at(r.get(), 0, 4)}});
