@@ -1,8 +1,26 @@
 #include "listing.h"
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <sys/stat.h>
+
 namespace credsync {
 
 namespace {
+
+// Test hook: CREDSYNC_TEST_LISTING_PAUSE=FILE makes the fetcher, after the
+// first page, create FILE and wait (at most 60 s) until it is removed, so
+// that a test can write to the zone while a device pages
+// (test/client/sync_cases.py, "changed while paging").
+void test_pause()
+{
+    const char *path = std::getenv("CREDSYNC_TEST_LISTING_PAUSE");
+    if (!path || !*path) return;
+    if (FILE *f = std::fopen(path, "w")) std::fclose(f);
+    struct stat st;
+    for (int i = 0; i < 6000 && ::stat(path, &st) == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
 
 [[noreturn]] void bad_listing(const std::string &what)
 {
@@ -66,6 +84,7 @@ void Listing::fetch()
                 fetched_.push_back(std::move(page));
             }
             cv_.notify_all();
+            if (since == 0) test_pause();
             if (!more) break;
             if (next <= since) bad_listing("next_since did not advance");
             since = next;

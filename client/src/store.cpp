@@ -126,6 +126,14 @@ void Store::put(const ItemRow &r)
     if (observer_) observer_(r);
 }
 
+void Store::erase(const std::string &zone, const std::string &item)
+{
+    Stmt &s = cached("DELETE FROM items WHERE zone = ? AND item = ?");
+    s.bind(1, zone).bind(2, item).run();
+    s.reset();
+    item_writes_++;
+}
+
 void Store::for_each_item(const std::string &zone, const std::function<void(const ItemRow &)> &fn)
 {
     std::string sql = std::string("SELECT ") + kItemCols + " FROM items";

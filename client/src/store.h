@@ -68,6 +68,7 @@ public:
 
     std::optional<ItemRow> item(const std::string &zone, const std::string &item);
     void put(const ItemRow &row);
+    void erase(const std::string &zone, const std::string &item);  // the row gone (not a tombstone)
     void for_each_item(const std::string &zone, const std::function<void(const ItemRow &)> &fn);  // zone "" = all
     void for_each_state(const std::string &zone, const std::function<void(const ItemState &)> &fn);
     std::vector<ItemRow> dirty_items(const std::string &zone, int limit);

@@ -404,6 +404,7 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
     // read again below, inside the transaction.
     std::unordered_map<std::string, ItemState> mine;
     store_.for_each_state(z.zone, [&](const ItemState &st) { mine.emplace(st.item, st); });
+    if (mine.empty() && full_resync_into_empty(z, mode, stats)) return;
     // The listing is collected first and applied at the end, in one
     // transaction that does not wait for the network (other processes' add,
     // edit and rm on this home are not held up by a slow server).
@@ -548,6 +549,81 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
     for (auto &kv : counted)
         if (auto id = uuid_parse(kv.first)) d.add(*id, kv.second);
     applied_ = AppliedDigest{z.zone, store_.item_writes(), d.hex()};
+}
+
+bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
+{
+    // Nothing in the mirror to compare with, keep or re-upload: each page is
+    // applied as it comes, while the listing's threads fetch and open the
+    // next (docs/client.md, "Speed"), instead of after the last page. One
+    // transaction, taken before the first page, so that no add of another
+    // process lands in the zone meanwhile (it waits for the commit, at most
+    // the busy timeout), and a sync cut short leaves the zone as it was.
+    const int64_t old_cursor = z.cursor;
+    for (int attempt = 0;; attempt++) {
+        std::optional<Txn> t;
+        t.emplace(store_.db());
+        bool empty = true;
+        store_.for_each_state(z.zone, [&](const ItemState &) { empty = false; });
+        if (!empty) return false;  // an add since the first look: the usual way
+        // Each item's last version in the listing (gencount, deleted): a later
+        // page holds the newer version of an item written while we paged,
+        // which replaces the row the earlier one wrote, as if only it came.
+        std::unordered_map<std::string, std::pair<int64_t, bool>> last;
+        std::unordered_map<std::string, int64_t> counted;  // the digest's rows, as in full_resync()
+        PutObserver observer(store_, [&](const ItemRow &row) {
+            if (row.zone != z.zone) return;
+            if (in_digest(row.base_gen, row.base_blob.has_value(), row.base_bad)) counted[row.item] = row.base_gen;
+            else counted.erase(row.item);
+        });
+        int64_t gencount = 0;
+        try {
+            Listing listing(api_, keys_, z.zone, limits_.pull_limit, [](const std::string &) { return true; });
+            OpenedPage page;
+            while (listing.next(page)) {
+                for (auto &r : page.records) {
+                    auto ins = last.emplace(r.item, std::make_pair(r.gencount, r.deleted));
+                    if (!ins.second) {
+                        ins.first->second = {r.gencount, r.deleted};
+                        store_.erase(z.zone, r.item);
+                        counted.erase(r.item);
+                    }
+                    apply_remote(std::nullopt, z.zone, r, mode, stats);
+                }
+                if (cb_.progress && !page.records.empty()) cb_.progress(z.zone, static_cast<int64_t>(last.size()));
+                if (!page.more) gencount = page.next_since;
+            }
+        } catch (const HttpError &e) {
+            // The server went back while we paged (a restore): start over
+            // (the transaction is rolled back).
+            if (e.status() != 410 || attempt >= 3) throw;
+            continue;
+        }
+        stats.resyncs++;
+        stats.pulled += static_cast<int64_t>(last.size());
+        // As in full_resync(): a live record at or below a cursor this device
+        // had reached is one the mirror should hold; it holds none.
+        bool diverged = false;
+        if (mode != Mode::ahead && old_cursor > 0)
+            for (auto &kv : last)
+                if (!kv.second.second && kv.second.first <= old_cursor) diverged = true;
+        if (diverged)
+            warn("zone " + z.zone + ": the server's history differs from what this device saw (restored from a backup?): "
+                                     "re-uploading what it lacks");
+        const Mode effective = diverged ? Mode::ahead : mode;
+        z.cursor = gencount;
+        z.server_gencount = gencount;
+        if (effective == Mode::ahead || effective == Mode::digest) z.verified_cursor = 0;
+        z.verified_cursor = std::min(z.verified_cursor, gencount);
+        z.resync.clear();
+        store_.put(z);
+        t->commit();
+        Digest d;
+        for (auto &kv : counted)
+            if (auto id = uuid_parse(kv.first)) d.add(*id, kv.second);
+        applied_ = AppliedDigest{z.zone, store_.item_writes(), d.hex()};
+        return true;
+    }
 }
 
 void SyncEngine::apply_remote(std::optional<ItemRow> existing, const std::string &zone, const Remote &r, Mode mode,

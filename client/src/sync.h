@@ -85,6 +85,10 @@ private:
     Flush flush_outbox(ZoneRow &z, SyncStats &stats);
     bool pull_incremental(ZoneRow &z, SyncStats &stats);  // false: a full resync is owed (z.resync set)
     void full_resync(ZoneRow &z, Mode mode, SyncStats &stats);
+    // full_resync() into a zone with no row at all (a new device's first
+    // sync): each page stored as it comes, in one transaction; false (and
+    // nothing done) when the zone has rows.
+    bool full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats);
     enum class Push { nothing, pushed, conflict, retry };
     Push push_pending(ZoneRow &z, SyncStats &stats);
     void apply_remote(std::optional<ItemRow> existing, const std::string &zone, const Remote &r, Mode mode,

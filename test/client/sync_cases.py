@@ -290,6 +290,43 @@ def t_full_resync_digest():
     check("full resync digest: the sync after it has nothing new (one request)", r.rc == 0 and len(reqs) == 1, (r, reqs))
 
 
+def t_changed_while_paging():
+    """A new device's first sync stores each page as it comes (client/src/sync.cpp,
+    full_resync_into_empty): an item edited or deleted on the server while
+    it pages comes again in a later page, whose version replaces the first;
+    an add on the paging device itself waits for the sync's commit and is
+    kept."""
+    a, b = account(2, "paging-change")
+    for n in range(120):
+        a.add(f"c{n}", f"pw-c-{n}", notes="n" * 300)
+    synced(a)
+    pause = os.path.join(stack.work, "listing-pause")
+    p = b.spawn("--json", "sync", env={"CREDSYNC_TEST_LISTING_PAUSE": pause})
+    paused = wait_for(lambda: os.path.exists(pause), timeout=30)
+    # The two oldest records: both in the first page, which b holds now.
+    first = sorted(stack.live_items(a.user)["default"].items(), key=lambda kv: kv[1])[:2]
+    edited, deleted = first[0][0], first[1][0]
+    a.edit(edited, password="pw-edited-while-paging")
+    a.ok("rm", deleted)
+    synced(a)
+    add = b.spawn("add", "local during paging", "--generate")
+    time.sleep(0.3)
+    os.remove(pause)
+    out, err = p.communicate(timeout=120)
+    add_out, add_err = add.communicate(timeout=60)
+    check("changed while paging: the first sync paused after its first page and finished",
+          paused and p.returncode == 0, (paused, p.returncode, out, err))
+    st = b.state()
+    check("changed while paging: the later version of an edited entry replaces the first",
+          st.get(edited, {}).get("password") == "pw-edited-while-paging", st.get(edited))
+    check("changed while paging: an entry deleted meanwhile is deleted", deleted not in st and len(st) == 120,
+          len(st))
+    check("changed while paging: an add on the paging device during the sync is kept",
+          add.returncode == 0 and "local during paging" in [v["title"] for v in st.values()], (add.returncode, add_err))
+    synced(b, a)
+    check("changed while paging: both devices converge", a.state() == b.state())
+
+
 def t_digest_same_gencount():
     """The server's content changes while its gencount comes back to the
     device's cursor (restored to an older dump, then pushed to by another
@@ -426,6 +463,7 @@ def t_https():
 for name, fn in [("example", t_example), ("too large", t_too_large), ("https", t_https), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
                  ("digest", t_digest_tamper), ("one request", t_one_request), ("full resync digest", t_full_resync_digest),
+                 ("changed while paging", t_changed_while_paging),
                  ("same gencount", t_digest_same_gencount), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
     # CREDSYNC_CLIENT_CASES="one request,same gencount" runs only those (debugging).
     only = os.environ.get("CREDSYNC_CLIENT_CASES")
