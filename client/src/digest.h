@@ -13,6 +13,7 @@ namespace credsync {
 class Digest {
 public:
     void add(const Uuid &item, int64_t gencount);
+    void remove(const Uuid &item, int64_t gencount);  // undoes add() of the same pair
     std::string hex() const;
 
 private:

@@ -30,8 +30,9 @@ void test_pause()
 }  // namespace
 
 Listing::Listing(Api &api, Keyring &keys, std::string zone, int limit,
-                 std::function<bool(const std::string &item)> open_now)
-    : api_(api), keys_(keys), zone_(std::move(zone)), limit_(limit), open_now_(std::move(open_now))
+                 std::function<bool(const std::string &item)> open_now, bool keep_content)
+    : api_(api), keys_(keys), zone_(std::move(zone)), limit_(limit), open_now_(std::move(open_now)),
+      keep_content_(keep_content)
 {
     fetcher_ = std::thread([this] { fetch(); });
     try {
@@ -123,6 +124,8 @@ void Listing::open()
                 if (!r.deleted && open_now_(r.item)) {
                     r.content = keys_.open(zone_, r.item, *r.blob);
                     r.opened = true;
+                    r.authentic = r.content.has_value();
+                    if (!keep_content_) r.content.reset();
                 }
                 out.records.push_back(std::move(r));
             }

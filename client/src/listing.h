@@ -29,10 +29,12 @@
 
 namespace credsync {
 
-// A record from the server; content: its entry when it was opened already
-// (opened true; nullopt: it failed authentication or holds no entry).
+// A record from the server; when opened already (opened true): authentic,
+// whether its blob authenticated and holds an entry, and content, that entry
+// (nullopt when not authentic, or when the listing was asked not to keep it).
 struct OpenedRecord : PulledRecord {
     bool opened = false;
+    bool authentic = false;
     std::optional<Content> content;
 };
 
@@ -46,8 +48,11 @@ class Listing {
 public:
     // open_now(item) is called on the opener thread; it must only read
     // what the caller does not change until the listing is destroyed.
+    // keep_content false: the opener checks each entry and drops it (a
+    // mirror with nothing to merge stores the blob alone), on its own thread,
+    // so that the caller's thread neither holds nor frees it.
     Listing(Api &api, Keyring &keys, std::string zone, int limit,
-            std::function<bool(const std::string &item)> open_now);
+            std::function<bool(const std::string &item)> open_now, bool keep_content = true);
     ~Listing();
     Listing(const Listing &) = delete;
     Listing &operator=(const Listing &) = delete;
@@ -67,6 +72,7 @@ private:
     const std::string zone_;
     const int limit_;
     const std::function<bool(const std::string &)> open_now_;
+    const bool keep_content_;
 
     std::mutex mu_;
     std::condition_variable cv_;

@@ -566,27 +566,41 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
         bool empty = true;
         store_.for_each_state(z.zone, [&](const ItemState &) { empty = false; });
         if (!empty) return false;  // an add since the first look: the usual way
-        // Each item's last version in the listing (gencount, deleted): a later
-        // page holds the newer version of an item written while we paged,
-        // which replaces the row the earlier one wrote, as if only it came.
-        std::unordered_map<std::string, std::pair<int64_t, bool>> last;
-        std::unordered_map<std::string, int64_t> counted;  // the digest's rows, as in full_resync()
+        // Each item's last version in the listing: a later page holds the
+        // newer version of an item written while we paged, which replaces the
+        // row the earlier one wrote, as if only it came.
+        struct Seen {
+            int64_t gencount;
+            bool deleted;
+            int64_t counted;  // the base_gen its row counts in the digest with (0: none)
+        };
+        std::unordered_map<std::string, Seen> last;
+        last.reserve(static_cast<size_t>(limits_.pull_limit));
+        // The zone's digest, kept as rows are written (all pass through
+        // Store::put), for local_digest() after the last page.
+        Digest digest;
         PutObserver observer(store_, [&](const ItemRow &row) {
-            if (row.zone != z.zone) return;
-            if (in_digest(row.base_gen, row.base_blob.has_value(), row.base_bad)) counted[row.item] = row.base_gen;
-            else counted.erase(row.item);
+            if (row.zone != z.zone || !in_digest(row.base_gen, row.base_blob.has_value(), row.base_bad)) return;
+            auto id = uuid_parse(row.item);
+            auto it = last.find(row.item);
+            if (!id || it == last.end()) return;
+            digest.add(*id, row.base_gen);
+            it->second.counted = row.base_gen;
         });
         int64_t gencount = 0;
         try {
-            Listing listing(api_, keys_, z.zone, limits_.pull_limit, [](const std::string &) { return true; });
+            Listing listing(
+                api_, keys_, z.zone, limits_.pull_limit, [](const std::string &) { return true; }, false);
             OpenedPage page;
             while (listing.next(page)) {
                 for (auto &r : page.records) {
-                    auto ins = last.emplace(r.item, std::make_pair(r.gencount, r.deleted));
+                    auto ins = last.emplace(r.item, Seen{r.gencount, r.deleted, 0});
                     if (!ins.second) {
-                        ins.first->second = {r.gencount, r.deleted};
+                        Seen &was = ins.first->second;
                         store_.erase(z.zone, r.item);
-                        counted.erase(r.item);
+                        if (was.counted)
+                            if (auto id = uuid_parse(r.item)) digest.remove(*id, was.counted);
+                        was = Seen{r.gencount, r.deleted, 0};
                     }
                     apply_remote(std::nullopt, z.zone, r, mode, stats);
                 }
@@ -606,7 +620,7 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
         bool diverged = false;
         if (mode != Mode::ahead && old_cursor > 0)
             for (auto &kv : last)
-                if (!kv.second.second && kv.second.first <= old_cursor) diverged = true;
+                if (!kv.second.deleted && kv.second.gencount <= old_cursor) diverged = true;
         if (diverged)
             warn("zone " + z.zone + ": the server's history differs from what this device saw (restored from a backup?): "
                                      "re-uploading what it lacks");
@@ -618,10 +632,7 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
         z.resync.clear();
         store_.put(z);
         t->commit();
-        Digest d;
-        for (auto &kv : counted)
-            if (auto id = uuid_parse(kv.first)) d.add(*id, kv.second);
-        applied_ = AppliedDigest{z.zone, store_.item_writes(), d.hex()};
+        applied_ = AppliedDigest{z.zone, store_.item_writes(), digest.hex()};
         return true;
     }
 }
@@ -657,8 +668,20 @@ void SyncEngine::apply_remote(std::optional<ItemRow> existing, const std::string
         return;
     }
 
+    if (!existing && r.opened && r.authentic) {
+        // Nothing here to merge with: the server's version as it is (take()
+        // of it, below). Its entry was opened and checked on the listing's
+        // thread, which need not have kept it.
+        row.base_gen = r.gencount;
+        row.base_blob = r.blob;
+        row.cur_blob = r.blob;
+        row.last_blob = r.blob;
+        store_.put(row);
+        return;
+    }
     std::optional<Content> opened_here;
-    const std::optional<Content> &remote = r.opened ? r.content : (opened_here = keys_.open(zone, r.item, *r.blob));
+    const bool have = r.opened && (r.content || !r.authentic);
+    const std::optional<Content> &remote = have ? r.content : (opened_here = keys_.open(zone, r.item, *r.blob));
     if (!remote) {
         stats.tampered++;
         warn("entry " + short_id(r.item) + " in zone " + zone + ": the server's version (gencount " +
