@@ -115,25 +115,38 @@ std::string uuid_text(const Uuid &u)
            h.substr(20);
 }
 
+namespace {
+
+// Hex digit values, -1 for anything else: a table, as uuid_parse() runs a
+// few times for every record of a sync.
+struct NibbleTable {
+    int8_t v[256];
+    NibbleTable()
+    {
+        for (int c = 0; c < 256; c++)
+            v[c] = c >= '0' && c <= '9' ? int8_t(c - '0')
+                   : c >= 'a' && c <= 'f' ? int8_t(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? int8_t(c - 'A' + 10)
+                                          : int8_t(-1);
+    }
+};
+const NibbleTable kNibble;
+
+}  // namespace
+
 std::optional<Uuid> uuid_parse(const std::string &s)
 {
-    // Called for every record of a sync (twice): no intermediate strings.
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
+    // No intermediate strings; bad digits are collected and checked once.
     if (s.size() != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-') return std::nullopt;
+    static constexpr uint8_t kAt[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
     Uuid u;
-    size_t i = 0;
+    int bad = 0;
     for (size_t k = 0; k < 16; k++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) i++;
-        int hi = nibble(s[i]), lo = nibble(s[i + 1]);
-        if (hi < 0 || lo < 0) return std::nullopt;
-        u[k] = static_cast<uint8_t>(hi << 4 | lo);
-        i += 2;
+        int hi = kNibble.v[static_cast<uint8_t>(s[kAt[k]])], lo = kNibble.v[static_cast<uint8_t>(s[kAt[k] + 1])];
+        bad |= hi | lo;
+        u[k] = static_cast<uint8_t>((hi & 15) << 4 | (lo & 15));
     }
+    if (bad < 0) return std::nullopt;
     return u;
 }
 

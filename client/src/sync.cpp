@@ -575,17 +575,18 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
             int64_t counted;  // the base_gen its row counts in the digest with (0: none)
         };
         std::unordered_map<std::string, Seen> last;
-        last.reserve(static_cast<size_t>(limits_.pull_limit));
+        last.reserve(16384);
         // The zone's digest, kept as rows are written (all pass through
-        // Store::put), for local_digest() after the last page.
+        // Store::put), for local_digest() after the last page. applying: the
+        // record being applied (only its row is written meanwhile).
         Digest digest;
+        Seen *applying = nullptr;
         PutObserver observer(store_, [&](const ItemRow &row) {
             if (row.zone != z.zone || !in_digest(row.base_gen, row.base_blob.has_value(), row.base_bad)) return;
             auto id = uuid_parse(row.item);
-            auto it = last.find(row.item);
-            if (!id || it == last.end()) return;
+            if (!id || !applying) return;
             digest.add(*id, row.base_gen);
-            it->second.counted = row.base_gen;
+            applying->counted = row.base_gen;
         });
         int64_t gencount = 0;
         try {
@@ -602,7 +603,9 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
                             if (auto id = uuid_parse(r.item)) digest.remove(*id, was.counted);
                         was = Seen{r.gencount, r.deleted, 0};
                     }
+                    applying = &ins.first->second;
                     apply_remote(std::nullopt, z.zone, r, mode, stats);
+                    applying = nullptr;
                 }
                 if (cb_.progress && !page.records.empty()) cb_.progress(z.zone, static_cast<int64_t>(last.size()));
                 if (!page.more) gencount = page.next_since;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -462,6 +463,28 @@ static void t_digest_remove()
     check("digest: remove() undoes add() (modulo 2^256, with borrows)", all.hex() == kept.hex() && back.hex() == empty.hex());
 }
 
+static void t_uuid_parse()
+{
+    // uuid_parse reads digits through a table (client/src/bytes.cpp): every
+    // text of 36 characters with one character changed, against the rule.
+    Uuid u = uuid_random();
+    std::string t = uuid_text(u);
+    bool ok = uuid_parse(t) == u;
+    std::string upper = t;
+    for (auto &c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ok = ok && uuid_parse(upper) == u;
+    for (size_t i = 0; i < t.size() && ok; i++)
+        for (int c = 0; c < 256; c++) {
+            std::string x = t;
+            x[i] = static_cast<char>(c);
+            bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+            bool valid = hyphen ? c == '-' : std::isxdigit(c) != 0;
+            if (uuid_parse(x).has_value() != valid) ok = false;
+        }
+    ok = ok && !uuid_parse(t + "0") && !uuid_parse(t.substr(1)) && !uuid_parse("");
+    check("uuid_parse: hex digits of either case at the 32 places, hyphens at 8/13/18/23, nothing else", ok);
+}
+
 static void t_names()
 {
     check("zones: [A-Za-z0-9_.-], 1 to 64",
@@ -520,5 +543,6 @@ int main(int argc, char **argv)
     t_fast_paths();
     t_names();
     t_digest_remove();
+    t_uuid_parse();
     return failures ? 1 : 0;
 }
