@@ -102,9 +102,17 @@ Stmt &Store::cached(const std::string &sql)
     return *p;
 }
 
+Stmt &Store::cached(std::unique_ptr<Stmt> &slot, const char *sql)
+{
+    if (!slot) slot = std::make_unique<Stmt>(db_.raw(), sql);
+    slot->reset();
+    return *slot;
+}
+
 std::optional<ItemRow> Store::item(const std::string &zone, const std::string &item)
 {
-    Stmt &s = cached(std::string("SELECT ") + kItemCols + " FROM items WHERE zone = ? AND item = ?");
+    Stmt &s = cached(item_stmt_, "SELECT zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty FROM items "
+                                 "WHERE zone = ? AND item = ?");
     s.bind(1, zone).bind(2, item);
     std::optional<ItemRow> out;
     if (s.step()) out = read_item(s);
@@ -114,10 +122,10 @@ std::optional<ItemRow> Store::item(const std::string &zone, const std::string &i
 
 void Store::put(const ItemRow &r)
 {
-    Stmt &s = cached(std::string("INSERT INTO items (") + kItemCols +
-                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (zone, item) DO UPDATE SET "
-                          "base_gen = excluded.base_gen, base_blob = excluded.base_blob, base_bad = excluded.base_bad, "
-                          "cur_blob = excluded.cur_blob, last_blob = excluded.last_blob, dirty = excluded.dirty");
+    Stmt &s = cached(put_stmt_, "INSERT INTO items (zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (zone, item) DO UPDATE SET "
+                                "base_gen = excluded.base_gen, base_blob = excluded.base_blob, base_bad = excluded.base_bad, "
+                                "cur_blob = excluded.cur_blob, last_blob = excluded.last_blob, dirty = excluded.dirty");
     s.bind(1, r.zone).bind(2, r.item).bind(3, r.base_gen).bind(4, r.base_blob).bind(5, int64_t(r.base_bad));
     s.bind(6, same_marker(r.cur_blob, r.base_blob)).bind(7, same_marker(r.last_blob, r.cur_blob));
     item_writes_++;
@@ -128,7 +136,7 @@ void Store::put(const ItemRow &r)
 
 void Store::erase(const std::string &zone, const std::string &item)
 {
-    Stmt &s = cached("DELETE FROM items WHERE zone = ? AND item = ?");
+    Stmt &s = cached(erase_stmt_, "DELETE FROM items WHERE zone = ? AND item = ?");
     s.bind(1, zone).bind(2, item).run();
     s.reset();
     item_writes_++;

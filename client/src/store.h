@@ -91,8 +91,12 @@ private:
     // A prepared statement kept for the store's life (the hot paths of a
     // sync: read and write one item), reset before each use.
     Stmt &cached(const std::string &sql);
+    // The same for the statements run once per row of a sync, without
+    // building and looking up their text at every call.
+    Stmt &cached(std::unique_ptr<Stmt> &slot, const char *sql);
     Db db_;
     std::map<std::string, std::unique_ptr<Stmt>> stmts_;
+    std::unique_ptr<Stmt> item_stmt_, put_stmt_, erase_stmt_;
     uint64_t item_writes_ = 0;
     std::function<void(const ItemRow &)> observer_;
 };
