@@ -30,9 +30,9 @@ void test_pause()
 }  // namespace
 
 Listing::Listing(Api &api, Keyring &keys, std::string zone, int limit,
-                 std::function<bool(const std::string &item)> open_now, bool keep_content)
+                 std::function<bool(const std::string &item)> open_now, bool keep_content, bool read_state)
     : api_(api), keys_(keys), zone_(std::move(zone)), limit_(limit), open_now_(std::move(open_now)),
-      keep_content_(keep_content)
+      keep_content_(keep_content), read_state_(read_state)
 {
     fetcher_ = std::thread([this] { fetch(); });
     try {
@@ -86,7 +86,10 @@ void Listing::fetch()
             }
             cv_.notify_all();
             if (since == 0) test_pause();
-            if (!more) break;
+            if (!more) {
+                if (read_state_) read_state();
+                break;
+            }
             if (next <= since) bad_listing("next_since did not advance");
             since = next;
             full = true;
@@ -99,6 +102,28 @@ void Listing::fetch()
         fetch_done_ = true;
     }
     cv_.notify_all();
+}
+
+// After the last page, so that the digest it carries covers at least every
+// record listed. A failure is not the listing's: the caller asks again.
+void Listing::read_state()
+{
+    std::optional<nlohmann::json> st;
+    try {
+        st = api_.zone_state(zone_);
+    } catch (...) {
+        return;
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    state_ = std::move(st);
+}
+
+std::optional<nlohmann::json> Listing::state_after_last_page()
+{
+    std::lock_guard<std::mutex> lk(mu_);
+    std::optional<nlohmann::json> st = std::move(state_);
+    state_.reset();
+    return st;
 }
 
 void Listing::open()

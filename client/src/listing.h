@@ -52,7 +52,8 @@ public:
     // mirror with nothing to merge stores the blob alone), on its own thread,
     // so that the caller's thread neither holds nor frees it.
     Listing(Api &api, Keyring &keys, std::string zone, int limit,
-            std::function<bool(const std::string &item)> open_now, bool keep_content = true);
+            std::function<bool(const std::string &item)> open_now, bool keep_content = true,
+            bool read_state = false);
     ~Listing();
     Listing(const Listing &) = delete;
     Listing &operator=(const Listing &) = delete;
@@ -62,8 +63,16 @@ public:
     // that is not a uuid).
     bool next(OpenedPage &page);
 
+    // read_state: GET /v1/zones/{zone} as read by the fetcher right after the
+    // last page, while the caller still stores the last pages (the digest
+    // check's request, off the caller's path). nullopt if it was not asked
+    // for or failed (the caller then reads it itself). Valid once next()
+    // returned false.
+    std::optional<nlohmann::json> state_after_last_page();
+
 private:
     void fetch();
+    void read_state();
     void open();
     void fail(std::exception_ptr e);
 
@@ -73,6 +82,8 @@ private:
     const int limit_;
     const std::function<bool(const std::string &)> open_now_;
     const bool keep_content_;
+    const bool read_state_;
+    std::optional<nlohmann::json> state_;
 
     std::mutex mu_;
     std::condition_variable cv_;

@@ -162,18 +162,25 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
             return;
         }
         for (int round = 0; round < kMaxRounds; round++) {
+            // The zone's state read right after a full listing's last page,
+            // valid for the check below only if nothing was pushed since.
+            std::optional<json> state;
             if (idle) {
                 idle = false;
             } else {
                 listed_digest.reset();
                 if (flush_outbox(z, stats) == Flush::conflict) conflicts++;
                 if (!z.resync.empty() || z.cursor == 0) {
+                    state_after_listing_.reset();
                     full_resync(z, z.resync.empty() ? Mode::initial : mode_of(z.resync), stats);
                     did_full = true;
+                    state = std::move(state_after_listing_);
+                    state_after_listing_.reset();
                 } else if (!pull_incremental(z, stats)) {
                     continue;
                 }
                 Push p = push_pending(z, stats);
+                if (p != Push::nothing) state.reset();
                 if (p == Push::conflict) {
                     if (++conflicts >= kMaxConflictRounds) {
                         // The mirror keeps disagreeing with the server about an
@@ -198,7 +205,7 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
                 digest = *listed_digest;
                 listed_digest.reset();
             } else {
-                json st = api_.zone_state(zone);
+                json st = state ? std::move(*state) : api_.zone_state(zone);
                 g = get_int(st, "gencount");
                 if (g != z.cursor) continue;  // someone wrote since our last page: pull again
                 digest = st.value("digest", "");
@@ -590,8 +597,11 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
         });
         int64_t gencount = 0;
         try {
+            // The digest check's GET /v1/zones/{zone} is read by the
+            // fetcher right after the last page, while this thread still
+            // stores the last pages (sync_zone() takes it).
             Listing listing(
-                api_, keys_, z.zone, limits_.pull_limit, [](const std::string &) { return true; }, false);
+                api_, keys_, z.zone, limits_.pull_limit, [](const std::string &) { return true; }, false, true);
             OpenedPage page;
             while (listing.next(page)) {
                 for (auto &r : page.records) {
@@ -610,6 +620,7 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
                 if (cb_.progress && !page.records.empty()) cb_.progress(z.zone, static_cast<int64_t>(last.size()));
                 if (!page.more) gencount = page.next_since;
             }
+            state_after_listing_ = listing.state_after_last_page();
         } catch (const HttpError &e) {
             // The server went back while we paged (a restore): start over
             // (the transaction is rolled back).
@@ -634,6 +645,7 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
         z.verified_cursor = std::min(z.verified_cursor, gencount);
         z.resync.clear();
         store_.put(z);
+        failpoint("first-sync-stored");
         t->commit();
         applied_ = AppliedDigest{z.zone, store_.item_writes(), digest.hex()};
         return true;

@@ -77,6 +77,10 @@ public:
         std::string hex;
     };
     std::optional<AppliedDigest> applied_;
+    // GET /v1/zones/{zone} as the last full_resync_into_empty() listing read
+    // it right after its last page (Listing::state_after_last_page); taken by
+    // the digest check that follows when nothing was pushed in between.
+    std::optional<nlohmann::json> state_after_listing_;
 
 private:
     enum class Mode { incremental, initial, ahead, expired, digest, conflict, forced };

@@ -5,6 +5,7 @@ delete, paging, 410 expired, the outbox's op_id after a lost answer, a kill -9
 in the middle of a pull, a tampered zone digest, watch mode, two syncs at once.
 Prints ok/not ok lines."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -327,6 +328,29 @@ def t_changed_while_paging():
     check("changed while paging: both devices converge", a.state() == b.state())
 
 
+def t_state_before_commit():
+    """A new device's first sync reads the zone's state (the digest check's
+    GET /v1/zones/{zone}) on the listing's thread right after the last page,
+    while it still stores the last pages (client/src/listing.cpp): the request
+    is made before the commit, and the check compares with what it read."""
+    a, b, c = account(3, "state-early")
+    for n in range(30):
+        a.add(f"s{n}", f"pw-s-{n}")
+    synced(a)
+    r, reqs = requests_during(lambda: b.run("sync", env={"CREDSYNC_FAILPOINT": "first-sync-stored"}))
+    check("state before commit: the zone's state is read before the first sync commits",
+          r.rc != 0 and any(re.search(r"GET /v1/zones/\{zone\} ", x) for x in reqs), (r, reqs))
+    check("state before commit: a first sync cut short there leaves the store empty", b.json("list") == [])
+    r = b.sync()
+    check("state before commit: the next sync stores and verifies it all", r.rc == 0 and a.state() == b.state(), r)
+    # The state read after the last page is the one compared: a digest that
+    # does not match the records fails the new device's sync.
+    stack.psql(f"UPDATE credsync.zones SET digest = '\\x{'22' * 32}' WHERE user_id = '{a.user}'")
+    r = c.sync()
+    check("state before commit: a zone digest that does not match the records fails a new device's first sync",
+          r.rc == 1 and "digest" in r.err, r)
+
+
 def t_digest_same_gencount():
     """The server's content changes while its gencount comes back to the
     device's cursor (restored to an older dump, then pushed to by another
@@ -463,7 +487,7 @@ def t_https():
 for name, fn in [("example", t_example), ("too large", t_too_large), ("https", t_https), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
                  ("digest", t_digest_tamper), ("one request", t_one_request), ("full resync digest", t_full_resync_digest),
-                 ("changed while paging", t_changed_while_paging),
+                 ("changed while paging", t_changed_while_paging), ("state before commit", t_state_before_commit),
                  ("same gencount", t_digest_same_gencount), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
     # CREDSYNC_CLIENT_CASES="one request,same gencount" runs only those (debugging).
     only = os.environ.get("CREDSYNC_CLIENT_CASES")
