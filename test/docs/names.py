@@ -77,11 +77,12 @@ OTHER_FLAGS = {
     "--roles-only": "pg_dumpall", "--call-graph": "perf record", "--force-confold": "dpkg",
     "--verify": "dpkg", "--start": "pg_createcluster", "--now": "systemctl enable/disable",
     "--cflags": "pkg-config", "--libs": "pkg-config",
+    "--tid": "perf report", "--seccomp-bpf": "strace",
 }
 
 PGXS_TARGETS = {"all", "install", "installcheck", "clean", "uninstall", "installdirs"}
 FILE_EXT = r"(?:cpp|h|py|sh|spec|sql|lua|yaml|yml|json|jsonl|ndjson|md|conf|service|timer|control|out|env|so|a)"
-TOP_DIRS = "test|sql|extension|proxy|deploy|scripts|bench|client|debian|docs|expected"
+TOP_DIRS = "test|sql|extension|proxy|common|deploy|scripts|bench|client|debian|docs|expected"
 
 
 class Doc:
