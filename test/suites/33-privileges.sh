@@ -7,6 +7,7 @@
 #  - grant_proxy('r') adds issue_token only;
 #  - 1.4: the account, login and device functions and zone_delete,
 #    account_delete are app functions; token_list, token_revoke_all admin;
+#  - 1.5: sync_zone_states is an app function;
 #  - grant_app / grant_proxy refuse PUBLIC and unknown roles;
 #  - every function runs with a pinned search_path; the one procedure
 #    (compact_batched, 1.3), which commits and so can have neither SECURITY
@@ -34,7 +35,7 @@ q "CREATE ROLE cs_nogrant; CREATE ROLE cs_app; CREATE ROLE cs_proxy" || { not_ok
 q "SELECT * FROM credsync.account_create('priv-acct', '\\x$(printf '55%.0s' {1..32})', '\\x$(printf '66%.0s' {1..16})', 3, 268435456, '\\x01')" >/dev/null ||
     { not_ok "create an account"; exit 1; }
 
-APP_FUNCS="account_create account_delete account_set_login device_list device_revoke login login_challenge notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zones token_identity token_user token_user_hash zone_delete"
+APP_FUNCS="account_create account_delete account_set_login device_list device_revoke login login_challenge notify_key sync_account sync_delete sync_pull sync_pull_page sync_push sync_push_many sync_state sync_zone_states sync_zones token_identity token_user token_user_hash zone_delete"
 ADMIN_FUNCS="compact compact_batched distribute drop_user grant_app grant_proxy issue_token revoke_token set_quota token_list token_revoke_all verify_zone"
 expected_all=$(tr ' ' '\n' <<<"$APP_FUNCS $ADMIN_FUNCS" | sort | tr '\n' ' ')
 funcs=$(q "SELECT string_agg(DISTINCT p.proname, ' ' ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = 'credsync'::regnamespace")
@@ -99,6 +100,7 @@ APP_CALLS=(
     "SELECT * FROM credsync.sync_pull('priv-u', 'z')"
     "SELECT * FROM credsync.sync_state('priv-u', 'z')"
     "SELECT * FROM credsync.sync_zones('priv-u')"
+    "SELECT * FROM credsync.sync_zone_states('priv-u')"
     "SELECT * FROM credsync.sync_account('priv-u')"
     "SELECT credsync.notify_key('priv-u', 'z')"
     "SELECT credsync.token_user('nope')"
