@@ -459,11 +459,8 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
                 break;
             }
         }
-        if (diverged)
-            warn("zone " + z.zone + ": the server's history differs from what this device saw (restored from a backup?): "
-                                     "re-uploading what it lacks");
     }
-    const Mode effective = diverged ? Mode::ahead : mode;
+    const Mode effective = resync_mode(z.zone, mode, diverged);
 
     Txn t(store_.db());
     // Again inside the transaction: add, edit and rm (other processes) may
@@ -543,6 +540,24 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
         }
         store_.put(row);
     }
+    store_resynced_zone(z, gencount, effective);
+    t.commit();
+    Digest d;
+    for (auto &kv : counted)
+        if (auto id = uuid_parse(kv.first)) d.add(*id, kv.second);
+    applied_ = AppliedDigest{z.zone, store_.item_writes(), d.hex()};
+}
+
+SyncEngine::Mode SyncEngine::resync_mode(const std::string &zone, Mode mode, bool diverged)
+{
+    if (!diverged) return mode;
+    warn("zone " + zone + ": the server's history differs from what this device saw (restored from a backup?): "
+                          "re-uploading what it lacks");
+    return Mode::ahead;
+}
+
+void SyncEngine::store_resynced_zone(ZoneRow &z, int64_t gencount, Mode effective)
+{
     z.cursor = gencount;
     z.server_gencount = gencount;
     // Gencounts from before a server went back name other records now: no
@@ -551,11 +566,6 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
     z.verified_cursor = std::min(z.verified_cursor, gencount);
     z.resync.clear();
     store_.put(z);
-    t.commit();
-    Digest d;
-    for (auto &kv : counted)
-        if (auto id = uuid_parse(kv.first)) d.add(*id, kv.second);
-    applied_ = AppliedDigest{z.zone, store_.item_writes(), d.hex()};
 }
 
 bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
@@ -635,16 +645,7 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
         if (mode != Mode::ahead && old_cursor > 0)
             for (auto &kv : last)
                 if (!kv.second.deleted && kv.second.gencount <= old_cursor) diverged = true;
-        if (diverged)
-            warn("zone " + z.zone + ": the server's history differs from what this device saw (restored from a backup?): "
-                                     "re-uploading what it lacks");
-        const Mode effective = diverged ? Mode::ahead : mode;
-        z.cursor = gencount;
-        z.server_gencount = gencount;
-        if (effective == Mode::ahead || effective == Mode::digest) z.verified_cursor = 0;
-        z.verified_cursor = std::min(z.verified_cursor, gencount);
-        z.resync.clear();
-        store_.put(z);
+        store_resynced_zone(z, gencount, resync_mode(z.zone, mode, diverged));
         failpoint("first-sync-stored");
         t->commit();
         applied_ = AppliedDigest{z.zone, store_.item_writes(), digest.hex()};

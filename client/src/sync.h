@@ -93,6 +93,11 @@ private:
     // sync): each page stored as it comes, in one transaction; false (and
     // nothing done) when the zone has rows.
     bool full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats);
+    // Both full resyncs, after the listing: the mode it is applied in (a
+    // diverged history is applied as a server that went back, with a
+    // warning), then the zone row, in the transaction that applied it.
+    Mode resync_mode(const std::string &zone, Mode mode, bool diverged);
+    void store_resynced_zone(ZoneRow &z, int64_t gencount, Mode effective);
     enum class Push { nothing, pushed, conflict, retry };
     Push push_pending(ZoneRow &z, SyncStats &stats);
     void apply_remote(std::optional<ItemRow> existing, const std::string &zone, const Remote &r, Mode mode,
