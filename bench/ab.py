@@ -19,7 +19,6 @@ of every round and their medians, the proxy's context switches per request
 and req/s; writes the same to OUT_DIR/ab.txt and one JSON line per run to
 OUT_DIR/runs.jsonl (wrk's output in OUT_DIR/raw/).
 """
-import json
 import os
 import statistics
 import subprocess

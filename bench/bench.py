@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from perf_script import short_symbol
+
 RES = os.environ["RES"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -295,19 +297,6 @@ def t5_cpu(url, proxy_pid, opts):
         if "cpu_us" in m:
             log("  cpu per %s request, %s: %s" % (call, variant, ", ".join(
                 "%s %.0f us" % kv for kv in sorted(m["cpu_us"].items()))))
-
-
-def short_symbol(sym):
-    """nlohmann::json_abi_v3_11_2::basic_json<...>::dump -> nlohmann::basic_json::dump"""
-    out, depth = [], 0
-    for ch in sym:
-        if ch == "<":
-            depth += 1
-        elif ch == ">":
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    return re.sub(r"json_abi_v[\d_]+::", "", "".join(out))
 
 
 def profile_proxy(pid, url):

@@ -12,23 +12,10 @@ import re
 import subprocess
 import sys
 
-data = sys.argv[1]
-script = subprocess.run(["perf", "script", "-i", data, "-F", "comm,ip,sym,symoff,dso"],
-                        capture_output=True, text=True).stdout
+from perf_script import stacks
 
-samples = []
-stack = []
-for line in script.splitlines():
-    if not line.strip():
-        if stack:
-            samples.append(stack)
-        stack = []
-        continue
-    m = re.match(r"\s+([0-9a-f]+) (.*?)(?:\+0x[0-9a-f]+)? \((.*)\)$", line)
-    if m:
-        stack.append((int(m.group(1), 16), m.group(2), m.group(3)))
-if stack:
-    samples.append(stack)
+data = sys.argv[1]
+samples = stacks(data)
 
 # Source lines of the credsync call sites (return address - 1).
 sites = {}

@@ -15,8 +15,9 @@ name the proxy's functions.
 """
 import collections
 import re
-import subprocess
 import sys
+
+from perf_script import short_symbol, stacks
 
 data = sys.argv[1]
 US = float(sys.argv[sys.argv.index("--us") + 1]) if "--us" in sys.argv else None
@@ -59,23 +60,8 @@ LIBPQ = {"poll": "libpq: wait for the database (poll)", "ppoll": "libpq: wait fo
          "sendto": "libpq: send the query (send)", "send": "libpq: send the query (send)"}
 STEPS = [(name, re.compile(p)) for name, p in STEPS]
 
-script = subprocess.run(["perf", "script", "-i", data, "-F", "comm,tid,ip,sym,dso"],
-                        capture_output=True, text=True).stdout
-
-samples = []
-stack = []
-for line in script.splitlines():
-    if not line.strip():
-        if stack:
-            samples.append(stack)
-        stack = []
-        continue
-    m = re.match(r"\s+([0-9a-f]+) (.*) \((.*)\)$", line)
-    if m:
-        sym = re.sub(r"\+0x[0-9a-f]+$", "", m.group(2))
-        stack.append((sym, m.group(3)))
-if stack:
-    samples.append(stack)
+# Frames as (symbol, dso), leaf first.
+samples = [[(sym, dso) for _, sym, dso in s] for s in stacks(data, "comm,tid,ip,sym,dso")]
 
 
 def step_of(stack):
@@ -94,16 +80,7 @@ def step_of(stack):
 
 
 def short(sym):
-    out, depth = [], 0
-    for ch in sym:
-        if ch == "<":
-            depth += 1
-        elif ch == ">":
-            depth -= 1
-        elif depth == 0:
-            out.append(ch)
-    s = re.sub(r"json_abi_v[\d_]+::", "", "".join(out))
-    return re.sub(r"\(.*", "", s)
+    return re.sub(r"\(.*", "", short_symbol(sym))
 
 
 def syscall_of(stack):
