@@ -66,9 +66,11 @@ namespace {
 // ...], "vv":{device: count, ...}}. Anything else (a key it does not know or
 // given twice, a float, a negative count, a value of another type) makes it
 // give up, and the text is read through nlohmann instead, which decides.
+// With no Content to fill (nullptr) it only follows the shape: the same
+// answers, nothing stored (well_formed()).
 class ContentSax {
 public:
-    explicit ContentSax(Content &c) : c_(c) {}
+    explicit ContentSax(Content *c) : c_(c) {}
 
     bool syntax_error() const { return syntax_error_; }
 
@@ -87,7 +89,7 @@ public:
     bool key(std::string_view k)
     {
         if (depth_ == 2) {  // a field's name or a device, in f or vv
-            name_.assign(k.data(), k.size());
+            if (c_) name_.assign(k.data(), k.size());
             return true;
         }
         Slot s = k == "v" ? Slot::v : k == "c" ? Slot::c : k == "f" ? Slot::f : k == "h" ? Slot::h
@@ -100,17 +102,15 @@ public:
     }
     bool string(std::string_view v)
     {
-        if (depth_ != 3) return false;
-        if (pos_ == 0) cur_.v.assign(v.data(), v.size());
-        else if (pos_ == 2) cur_.s.dev.assign(v.data(), v.size());
-        else return false;
+        if (depth_ != 3 || (pos_ != 0 && pos_ != 2)) return false;
+        if (c_) (pos_ == 0 ? cur_.v : cur_.s.dev).assign(v.data(), v.size());
         pos_++;
         return true;
     }
     bool number_unsigned(unsigned long long n)
     {
         if (depth_ == 2 && slot_ == Slot::vv) {
-            c_.vv[name_] = n;  // a repeated device: the last, as nlohmann
+            if (c_) c_->vv[name_] = n;  // a repeated device: the last, as nlohmann
             return true;
         }
         if (depth_ == 1 && slot_ == Slot::v) return n == 1;
@@ -120,11 +120,11 @@ public:
     bool number_integer(long long n)
     {
         if (depth_ == 1 && slot_ == Slot::c) {
-            c_.created = n;
+            if (c_) c_->created = n;
             return true;
         }
         if (depth_ != 3 || pos_ != 1) return false;
-        cur_.s.t = n;
+        if (c_) cur_.s.t = n;
         pos_++;
         return true;
     }
@@ -135,8 +135,9 @@ public:
     {
         if (depth_ == 2) return enter(1);  // h
         if (pos_ != 3) return false;
-        if (slot_ == Slot::f) c_.fields[name_] = std::move(cur_);  // a repeated name: the last, as nlohmann
-        else c_.history.insert(PastPassword{std::move(cur_.v), std::move(cur_.s)});
+        if (!c_) return enter(2);
+        if (slot_ == Slot::f) c_->fields[name_] = std::move(cur_);  // a repeated name: the last, as nlohmann
+        else c_->history.insert(PastPassword{std::move(cur_.v), std::move(cur_.s)});
         cur_ = Field{};
         return enter(2);
     }
@@ -157,7 +158,7 @@ private:
         return true;
     }
 
-    Content &c_;
+    Content *c_;
     int depth_ = 0;  // 1: in the entry, 2: in f, h or vv, 3: in a triple
     Slot slot_ = Slot::none;
     unsigned seen_ = 0;
@@ -178,7 +179,7 @@ std::optional<Content> Content::from_json(const std::string &text)
     // is nlohmann's to read.)
     if (!std::memchr(text.data(), 0, text.size())) {
         Content c;
-        ContentSax sax(c);
+        ContentSax sax(&c);
         if (json_scan::parse(text, sax)) return c;
         if (sax.syntax_error()) return std::nullopt;  // json_scan refuses what nlohmann refuses
     }
@@ -200,6 +201,16 @@ std::optional<Content> Content::from_json(const std::string &text)
     } catch (const json::exception &) {
         return std::nullopt;
     }
+}
+
+bool Content::well_formed(std::string_view text)
+{
+    if (!std::memchr(text.data(), 0, text.size())) {
+        ContentSax sax(nullptr);
+        if (json_scan::parse(text, sax)) return true;
+        if (sax.syntax_error()) return false;
+    }
+    return from_json(std::string(text)).has_value();  // what the scanner leaves to nlohmann
 }
 
 Content make_content(const std::map<std::string, std::string> &values, const std::string &dev, int64_t now)

@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace credsync {
@@ -55,6 +56,8 @@ struct Content {
     int64_t modified() const;  // the newest field stamp
     std::string to_json() const;
     static std::optional<Content> from_json(const std::string &text);
+    // from_json(text) would give an entry: the same answer, without building it.
+    static bool well_formed(std::string_view text);
     bool operator==(const Content &o) const
     {
         return fields == o.fields && history == o.history && vv == o.vv && created == o.created;

@@ -199,10 +199,12 @@ Bytes seal_entry(const Key &zone_key, const Bytes &ad, const std::string &plaint
     return out;
 }
 
-std::optional<std::string> open_entry(const Key &zone_key, const Bytes &ad, const Bytes &blob)
+namespace {
+
+// The plaintext of a sealed entry, left in padded (wiped by the caller);
+// nullopt as open_entry().
+std::optional<size_t> unpadded_length(Bytes &padded)
 {
-    auto padded = aead_open(zone_key, ad, blob);
-    if (!padded) return std::nullopt;
     size_t len = 0;
     // The bucket is the whole padded length (seal_entry pads to exactly it):
     // the next power of two above the plaintext's length, at least 256. In a
@@ -210,15 +212,32 @@ std::optional<std::string> open_entry(const Key &zone_key, const Bytes &ad, cons
     // in the last half, and sodium_unpad's constant-time scan need not read
     // the first (a first sync unpads every entry of the vault). A blob padded
     // otherwise is not one this client makes, and is refused like any other.
-    size_t block = padded->size();
+    size_t block = padded.size();
     if (block > 256 && (block & (block - 1)) == 0) block /= 2;
-    if (padded->empty() || sodium_unpad(&len, padded->data(), padded->size(), block) != 0) {
-        sodium_memzero(padded->data(), padded->size());
-        return std::nullopt;
-    }
-    std::string out(reinterpret_cast<const char *>(padded->data()), len);
+    if (padded.empty() || sodium_unpad(&len, padded.data(), padded.size(), block) != 0) return std::nullopt;
+    return len;
+}
+
+}  // namespace
+
+std::optional<std::string> open_entry(const Key &zone_key, const Bytes &ad, const Bytes &blob)
+{
+    auto padded = aead_open(zone_key, ad, blob);
+    if (!padded) return std::nullopt;
+    std::optional<std::string> out;
+    if (auto len = unpadded_length(*padded)) out.emplace(reinterpret_cast<const char *>(padded->data()), *len);
     sodium_memzero(padded->data(), padded->size());
     return out;
+}
+
+bool check_entry(const Key &zone_key, const Bytes &ad, const Bytes &blob, bool (*check)(std::string_view plaintext))
+{
+    auto padded = aead_open(zone_key, ad, blob);
+    if (!padded) return false;
+    auto len = unpadded_length(*padded);
+    const bool ok = len && check(std::string_view(reinterpret_cast<const char *>(padded->data()), *len));
+    sodium_memzero(padded->data(), padded->size());
+    return ok;
 }
 
 std::string generate_password(size_t n)

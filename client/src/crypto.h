@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace credsync::crypto {
 
@@ -78,6 +79,10 @@ Bytes seal_entry(const Key &zone_key, const Bytes &ad, const std::string &plaint
 // nullopt when the blob does not authenticate for this place (tampered,
 // swapped, moved, or sealed with another key) or is malformed.
 std::optional<std::string> open_entry(const Key &zone_key, const Bytes &ad, const Bytes &blob);
+// The same opening, the plaintext lent to check() and wiped after, not copied
+// (a first sync checks every entry of a vault and keeps none): false where
+// open_entry() gives nullopt, else what check() says.
+bool check_entry(const Key &zone_key, const Bytes &ad, const Bytes &blob, bool (*check)(std::string_view plaintext));
 // The padded size of a plaintext of n bytes: the next power of two above n,
 // at least 256.
 size_t padded_size(size_t n);

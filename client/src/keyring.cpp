@@ -20,6 +20,12 @@ std::optional<Content> Keyring::open(const std::string &zone, const std::string 
     return Content::from_json(*plain);
 }
 
+bool Keyring::check(const std::string &zone, const std::string &item, const Bytes &blob)
+{
+    auto id = uuid_parse(item);
+    return id && crypto::check_entry(zone_key(zone), crypto::entry_ad(user_, zone, *id), blob, &Content::well_formed);
+}
+
 Bytes Keyring::seal(const std::string &zone, const std::string &item, const Content &c)
 {
     auto id = uuid_parse(item);

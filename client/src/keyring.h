@@ -19,6 +19,9 @@ public:
     // nullopt: the blob does not authenticate as (user, zone, item) or does
     // not hold an entry.
     std::optional<Content> open(const std::string &zone, const std::string &item, const Bytes &blob);
+    // open() would give an entry: the same answer, the entry checked and
+    // dropped, never built.
+    bool check(const std::string &zone, const std::string &item, const Bytes &blob);
     Bytes seal(const std::string &zone, const std::string &item, const Content &c);
 
 private:

@@ -147,10 +147,13 @@ void Listing::open()
                 OpenedRecord r;
                 static_cast<PulledRecord &>(r) = std::move(rec);
                 if (!r.deleted && open_now_(r.item)) {
-                    r.content = keys_.open(zone_, r.item, *r.blob);
+                    if (keep_content_) {
+                        r.content = keys_.open(zone_, r.item, *r.blob);
+                        r.authentic = r.content.has_value();
+                    } else {
+                        r.authentic = keys_.check(zone_, r.item, *r.blob);
+                    }
                     r.opened = true;
-                    r.authentic = r.content.has_value();
-                    if (!keep_content_) r.content.reset();
                 }
                 out.records.push_back(std::move(r));
             }

@@ -48,9 +48,9 @@ class Listing {
 public:
     // open_now(item) is called on the opener thread; it must only read
     // what the caller does not change until the listing is destroyed.
-    // keep_content false: the opener checks each entry and drops it (a
-    // mirror with nothing to merge stores the blob alone), on its own thread,
-    // so that the caller's thread neither holds nor frees it.
+    // keep_content false: the opener checks each entry (Keyring::check: it
+    // authenticates and holds an entry) without building it, and content
+    // stays nullopt (a mirror with nothing to merge stores the blob alone).
     Listing(Api &api, Keyring &keys, std::string zone, int limit,
             std::function<bool(const std::string &item)> open_now, bool keep_content = true,
             bool read_state = false);

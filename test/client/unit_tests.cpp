@@ -153,6 +153,36 @@ static void t_entries()
     check("padding: plaintexts padded to the next power of two above their length (at least 256), unpadded back", buckets);
     Bytes a1 = crypto::seal_entry(zk, ad, "same"), a2 = crypto::seal_entry(zk, ad, "same");
     check("sealing twice gives different blobs (random nonce)", a1 != a2);
+
+    // check_entry(): the answer of open_entry(), the plaintext only lent to
+    // the checker (a first sync checks every entry and keeps none).
+    static std::string lent;
+    auto keep = [](std::string_view p) {
+        lent.assign(p.data(), p.size());
+        return true;
+    };
+    auto refuse = [](std::string_view) { return false; };
+    bool agree = true;
+    auto compare = [&](const crypto::Key &k, const Bytes &a, const Bytes &bl) {
+        lent = "(not called)";
+        auto opened = crypto::open_entry(k, a, bl);
+        bool checked = crypto::check_entry(k, a, bl, keep);
+        if (checked != opened.has_value() || (opened && lent != *opened) || crypto::check_entry(k, a, bl, refuse))
+            agree = false;
+    };
+    compare(zk, ad, blob);
+    compare(zk, crypto::entry_ad("alice", "default", item2), blob);
+    compare(zk2, crypto::entry_ad("alice", "work", item), blob);
+    for (size_t i = 0; i < blob.size(); i += 7) {
+        Bytes f = blob;
+        f[i] ^= 0x40;
+        compare(zk, ad, f);
+    }
+    for (size_t n : {0, 255, 256, 4000}) compare(zk, ad, crypto::seal_entry(zk, ad, std::string(n, 'b')));
+    compare(zk, ad, Bytes());
+    check("check_entry: true exactly where open_entry opens, with the same plaintext lent, and false when the "
+          "checker refuses",
+          agree);
 }
 
 // Random versions of one entry: each device edits its copy, sometimes merges another's.
@@ -407,12 +437,15 @@ static void t_fast_paths()
         std::string m = n == 0 ? text : mutate(text, rng);
         auto ours = Content::from_json(m), theirs = ref::content(m);
         if (ours) accepted++;
-        if ((ours.has_value() != theirs.has_value() || (ours && *ours != *theirs)) && differ++ < 3)
+        if ((ours.has_value() != theirs.has_value() || (ours && *ours != *theirs) ||
+             Content::well_formed(m) != theirs.has_value()) &&
+            differ++ < 3)
             std::printf("# entry differs: %s\n", m.c_str());
     }
     const std::string plain = make_content({{"title", "t"}}, "d", 5).to_json();
-    check("entries: 20000 random edits of an entry read as the nlohmann reader reads them (" + std::to_string(accepted) +
-              " still entries)", differ == 0 && Content::from_json(plain) == ref::content(plain));
+    check("entries: 20000 random edits of an entry read as the nlohmann reader reads them, and well_formed() says "
+          "which are entries (" + std::to_string(accepted) + " still entries)",
+          differ == 0 && Content::from_json(plain) == ref::content(plain) && Content::well_formed(plain));
     const std::vector<std::string> entries = {
         "{\"v\":1,\"c\":1,\"f\":{\"title\":[\"a\",1,\"d\"]},\"f\":{\"url\":[\"u\",1,\"d\"]},\"h\":[],\"vv\":{}}",
         "{\"v\":1,\"c\":1,\"f\":{\"title\":[\"a\",1,\"d\"],\"title\":[\"b\",2,\"d\"]},\"h\":[],\"vv\":{\"d\":1,\"d\":2}}",
@@ -437,12 +470,14 @@ static void t_fast_paths()
     bool entries_same = true;
     for (auto &e : entries) {
         auto ours = Content::from_json(e), theirs = ref::content(e);
-        if (ours.has_value() != theirs.has_value() || (ours && *ours != *theirs)) {
+        if (ours.has_value() != theirs.has_value() || (ours && *ours != *theirs) ||
+            Content::well_formed(e) != theirs.has_value()) {
             entries_same = false;
             std::printf("# entry differs: %s\n", e.c_str());
         }
     }
-    check("entries: hostile texts read as the nlohmann reader reads them (duplicate keys, escapes, UTF-8, arity, ...)",
+    check("entries: hostile texts read as the nlohmann reader reads them, well_formed() alike (duplicate keys, "
+          "escapes, UTF-8, arity, ...)",
           entries_same);
 }
 
