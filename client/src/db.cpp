@@ -43,6 +43,20 @@ Stmt &Stmt::bind(int i, const std::optional<Bytes> &v)
     return *this;
 }
 
+Stmt &Stmt::bind_borrowed(int i, std::string_view v)
+{
+    if (sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC) != SQLITE_OK) fail(db_, "bind");
+    return *this;
+}
+
+Stmt &Stmt::bind_borrowed(int i, const Bytes &v)
+{
+    int rc = v.empty() ? sqlite3_bind_zeroblob(st_, i, 0)
+                       : sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    if (rc != SQLITE_OK) fail(db_, "bind");
+    return *this;
+}
+
 Stmt &Stmt::bind_null(int i)
 {
     if (sqlite3_bind_null(st_, i) != SQLITE_OK) fail(db_, "bind");

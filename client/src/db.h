@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace credsync {
 
@@ -22,6 +23,10 @@ public:
     Stmt &bind(int i, int64_t v);
     Stmt &bind(int i, const std::optional<Bytes> &v);  // nullopt binds NULL
     Stmt &bind_null(int i);
+    // Without a copy (SQLITE_STATIC): v must stay alive and unchanged until
+    // the next reset(), which clears the bindings.
+    Stmt &bind_borrowed(int i, std::string_view v);
+    Stmt &bind_borrowed(int i, const Bytes &v);  // an empty v binds an empty blob, as bind() does
     // true while there is a row; false when done.
     bool step();
     void run();  // step to completion

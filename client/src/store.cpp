@@ -59,6 +59,25 @@ std::optional<Bytes> same_marker(const std::optional<Bytes> &v, const std::optio
 
 const char kItemCols[] = "zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty";
 
+// Rows per statement of Store::insert_new(): the statement's fixed cost (it
+// is run, halted and reset once per statement) spread over many rows.
+constexpr size_t kInsertRows = 64;
+
+// An INSERT of n new items: ?1 the zone, then each row's item, gencount and
+// blob; the empty blobs are put()'s markers for "current = base" and "last
+// known = current".
+std::string insert_new_sql(size_t n)
+{
+    std::string s = "INSERT INTO items (zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty) VALUES ";
+    for (size_t i = 0; i < n; i++) {
+        const size_t p = 2 + 3 * i;
+        if (i) s += ", ";
+        s += "(?1, ?" + std::to_string(p) + ", ?" + std::to_string(p + 1) + ", ?" + std::to_string(p + 2) +
+             ", 0, x'', x'', 0)";
+    }
+    return s;
+}
+
 }  // namespace
 
 Store::Store(const std::string &path) : db_(path)
@@ -132,6 +151,24 @@ void Store::put(const ItemRow &r)
     s.bind(8, int64_t(r.dirty)).run();
     s.reset();
     if (observer_) observer_(r);
+}
+
+void Store::insert_new(const std::string &zone, const std::vector<NewItem> &items)
+{
+    static const std::string one = insert_new_sql(1), many = insert_new_sql(kInsertRows);
+    size_t i = 0;
+    while (i < items.size()) {
+        const size_t n = items.size() - i >= kInsertRows ? kInsertRows : 1;
+        Stmt &s = n == 1 ? cached(insert_one_, one.c_str()) : cached(insert_many_, many.c_str());
+        s.bind_borrowed(1, zone);
+        for (size_t j = 0; j < n; j++, i++) {
+            const int p = static_cast<int>(2 + 3 * j);
+            s.bind_borrowed(p, items[i].item).bind(p + 1, items[i].gencount).bind_borrowed(p + 2, *items[i].blob);
+        }
+        s.run();
+        s.reset();
+        item_writes_ += n;
+    }
 }
 
 void Store::erase(const std::string &zone, const std::string &item)

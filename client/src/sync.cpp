@@ -593,9 +593,10 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
         };
         std::unordered_map<std::string, Seen> last;
         last.reserve(16384);
-        // The zone's digest, kept as rows are written (all pass through
-        // Store::put), for local_digest() after the last page. applying: the
-        // record being applied (only its row is written meanwhile).
+        // The zone's digest, kept as rows are written, for local_digest()
+        // after the last page: the rows of Store::insert_new() counted below,
+        // the others as Store::put reports them. applying: the record being
+        // applied (only its row is written meanwhile).
         Digest digest;
         Seen *applying = nullptr;
         PutObserver observer(store_, [&](const ItemRow &row) {
@@ -613,20 +614,43 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
             Listing listing(
                 api_, keys_, z.zone, limits_.pull_limit, [](const std::string &) { return true; }, false, true);
             OpenedPage page;
+            // New items of this page stored as they came, not written yet:
+            // written before any other record of the page is applied and at
+            // the page's end, so that rows are written in the page's order
+            // (they point into the page).
+            std::vector<Store::NewItem> fresh;
+            auto write_fresh = [&] {
+                store_.insert_new(z.zone, fresh);
+                fresh.clear();
+            };
             while (listing.next(page)) {
                 for (auto &r : page.records) {
                     auto ins = last.emplace(r.item, Seen{r.gencount, r.deleted, 0});
+                    // Almost every record: an item not listed before, live,
+                    // authentic, at a gencount the digest counts. Its row is
+                    // what apply_remote() would write (the blob as base,
+                    // current and last known), many rows to a statement.
+                    std::optional<Uuid> id;
+                    if (ins.second && !r.deleted && r.blob && r.opened && r.authentic && r.gencount > 0 &&
+                        (id = uuid_parse(r.item))) {
+                        fresh.push_back({r.item, r.gencount, &*r.blob});
+                        digest.add(*id, r.gencount);
+                        ins.first->second.counted = r.gencount;
+                        continue;
+                    }
+                    write_fresh();
                     if (!ins.second) {
                         Seen &was = ins.first->second;
                         store_.erase(z.zone, r.item);
                         if (was.counted)
-                            if (auto id = uuid_parse(r.item)) digest.remove(*id, was.counted);
+                            if (auto was_id = uuid_parse(r.item)) digest.remove(*was_id, was.counted);
                         was = Seen{r.gencount, r.deleted, 0};
                     }
                     applying = &ins.first->second;
                     apply_remote(std::nullopt, z.zone, r, mode, stats);
                     applying = nullptr;
                 }
+                write_fresh();
                 if (cb_.progress && !page.records.empty()) cb_.progress(z.zone, static_cast<int64_t>(last.size()));
                 if (!page.more) gencount = page.next_since;
             }
