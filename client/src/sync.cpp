@@ -261,7 +261,7 @@ SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
         if (s == 409) return Flush::conflict;
         if (s == 413) store_.set_meta("limits", std::nullopt);  // read the server's limits again next time
         if (s == 413 && records.size() > 1) {
-            limits_.batch_records = std::max<int>(1, static_cast<int>(records.size()) / 2);
+            push_limits().batch_records = std::max<int>(1, static_cast<int>(records.size()) / 2);
             return Flush::retry;
         }
         if (s == 413) {
@@ -315,18 +315,26 @@ SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
     return Flush::done;
 }
 
+SyncLimits &SyncEngine::push_limits()
+{
+    if (!push_limits_) push_limits_ = load_push_limits_();
+    return *push_limits_;
+}
+
 SyncEngine::Push SyncEngine::push_pending(ZoneRow &z, SyncStats &stats)
 {
+    if (store_.pending(z.zone) == 0) return Push::nothing;  // without asking for the push limits
+    const SyncLimits &limits = push_limits();
     bool pushed = false;
     for (;;) {
         {
             Txn t(store_.db());
-            auto rows = store_.dirty_items(z.zone, limits_.batch_records + static_cast<int>(too_large_.size()));
+            auto rows = store_.dirty_items(z.zone, limits.batch_records + static_cast<int>(too_large_.size()));
             json records = json::array();
             size_t bytes = 64;
             for (auto &row : rows) {
                 if (too_large_.count(row.item)) continue;
-                if (static_cast<int>(records.size()) >= limits_.batch_records) break;
+                if (static_cast<int>(records.size()) >= limits.batch_records) break;
                 bool server_has_live = row.base_blob || row.base_bad;
                 if (!row.cur_blob && !server_has_live) {
                     // Deleted here, and the server holds no live version: nothing to send.
@@ -336,7 +344,7 @@ SyncEngine::Push SyncEngine::push_pending(ZoneRow &z, SyncStats &stats)
                 }
                 json rec = {{"item", row.item}, {"if_match", row.base_gen}};
                 size_t size = 120 + (row.cur_blob ? row.cur_blob->size() * 4 / 3 + 4 : 0);
-                if (!records.empty() && bytes + size > limits_.body_bytes) break;
+                if (!records.empty() && bytes + size > limits.body_bytes) break;
                 rec["blob"] = row.cur_blob ? json(base64_encode(*row.cur_blob)) : json(nullptr);
                 records.push_back(rec);
                 bytes += size;
@@ -365,7 +373,7 @@ bool SyncEngine::pull_incremental(ZoneRow &z, SyncStats &stats)
     for (;;) {
         PulledPage page;
         try {
-            page = parse_page(api_.pull_text(z.zone, z.cursor, limits_.pull_limit, false));
+            page = parse_page(api_.pull_text(z.zone, z.cursor, kPullPage, false));
         } catch (const HttpError &e) {
             if (e.status() != 410) throw;
             std::string reason = e.detail().value("reason", "");
@@ -423,7 +431,7 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
             // Items the mirror lacks are opened on the listing's thread;
             // one the mirror holds only if it differs (apply_remote, below),
             // as most will not.
-            Listing listing(api_, keys_, z.zone, limits_.pull_limit,
+            Listing listing(api_, keys_, z.zone, kPullPage,
                             [&mine](const std::string &item) { return !mine.count(item); });
             OpenedPage page;
             while (listing.next(page)) {
@@ -612,7 +620,7 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
             // fetcher right after the last page, while this thread still
             // stores the last pages (sync_zone() takes it).
             Listing listing(
-                api_, keys_, z.zone, limits_.pull_limit, [](const std::string &) { return true; }, false, true);
+                api_, keys_, z.zone, kPullPage, [](const std::string &) { return true; }, false, true);
             OpenedPage page;
             // New items of this page stored as they came, not written yet:
             // written before any other record of the page is applied and at

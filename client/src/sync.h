@@ -10,17 +10,24 @@
 #include "store.h"
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace credsync {
 
+// The server's limits on a push (GET /v1/account), asked for when there is
+// something to push: a sync that only pulls, such as a new device's first,
+// makes no request for them.
 struct SyncLimits {
     int batch_records = 500;        // at most the server's max_batch_records
     size_t body_bytes = 4 << 20;    // a push body stays under this
-    int pull_limit = 1000;
 };
+
+// Records per pull page: the protocol's default, which every server takes
+// (limit up to 10000, docs/protocol.md), so no need to ask for its limits.
+constexpr int kPullPage = 1000;
 
 struct SyncCallbacks {
     std::function<void(const std::string &)> warn;                            // one line, no newline
@@ -47,8 +54,10 @@ struct SyncStats {
 
 class SyncEngine {
 public:
-    SyncEngine(Store &store, Api &api, Keyring &keys, SyncLimits limits, SyncCallbacks cb)
-        : store_(store), api_(api), keys_(keys), limits_(limits), cb_(std::move(cb))
+    // push_limits: the server's, called at most once, when there is
+    // something to push.
+    SyncEngine(Store &store, Api &api, Keyring &keys, std::function<SyncLimits()> push_limits, SyncCallbacks cb)
+        : store_(store), api_(api), keys_(keys), load_push_limits_(std::move(push_limits)), cb_(std::move(cb))
     {
     }
     // Syncs every zone this device or the server knows. full: a full resync
@@ -109,7 +118,9 @@ private:
     Store &store_;
     Api &api_;
     Keyring &keys_;
-    SyncLimits limits_;
+    SyncLimits &push_limits();
+    std::function<SyncLimits()> load_push_limits_;
+    std::optional<SyncLimits> push_limits_;
     SyncCallbacks cb_;
 };
 

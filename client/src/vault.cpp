@@ -286,7 +286,6 @@ struct Vault::Impl {
         };
         l.batch_records = static_cast<int>(std::clamp<long long>(num("max_batch_records", 500), 1, 500));
         l.body_bytes = static_cast<size_t>(std::clamp<long long>(num("max_body_bytes", 8 << 20) / 2, 64 << 10, 8 << 20));
-        l.pull_limit = static_cast<int>(std::clamp<long long>(num("max_pull_records", 1000), 1, 1000));
         return l;
     }
 };
@@ -641,7 +640,7 @@ SyncResult Vault::sync(const SyncOptions &options)
     cb.progress = options.on_progress;
     SyncStats stats;
     try {
-        SyncEngine engine(I.st(), I.api(), *I.keys, I.limits(), cb);
+        SyncEngine engine(I.st(), I.api(), *I.keys, [&I] { return I.limits(); }, cb);
         engine.sync_all(options.full, stats);
     } catch (const HttpError &e) {
         if (e.status() == 401) I.rethrow_unauthorized();

@@ -328,6 +328,28 @@ def t_changed_while_paging():
     check("changed while paging: both devices converge", a.state() == b.state())
 
 
+def t_first_sync_requests():
+    """A sync that only pulls needs none of the server's push limits: a new
+    device's first sync does not ask for them (GET /v1/account); its first
+    push does, once, and keeps them."""
+    a, b = account(2, "firstreq")
+    for n in range(3):
+        a.add(f"r{n}", f"pw-r-{n}")
+    synced(a)
+    r, reqs = requests_during(b.sync)
+    check("first sync requests: a new device's first sync does not ask for the push limits (no GET /v1/account)",
+          r.rc == 0 and r.json()["pulled"] == 3 and not any("/v1/account" in x for x in reqs)
+          and any("/pull" in x for x in reqs), (r, reqs))
+    b.add("r3", "pw-r-3")
+    r, reqs = requests_during(b.sync)
+    check("first sync requests: its first push asks for them once",
+          r.rc == 0 and r.json()["pushed"] == 1 and sum("GET /v1/account " in x for x in reqs) == 1, (r, reqs))
+    b.add("r4", "pw-r-4")
+    r, reqs = requests_during(b.sync)
+    check("first sync requests: and keeps them (the next push does not ask again)",
+          r.rc == 0 and r.json()["pushed"] == 1 and not any("/v1/account" in x for x in reqs), (r, reqs))
+
+
 def t_state_before_commit():
     """A new device's first sync reads the zone's state (the digest check's
     GET /v1/zones/{zone}) on the listing's thread right after the last page,
@@ -487,7 +509,8 @@ def t_https():
 for name, fn in [("example", t_example), ("too large", t_too_large), ("https", t_https), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
                  ("digest", t_digest_tamper), ("one request", t_one_request), ("full resync digest", t_full_resync_digest),
-                 ("changed while paging", t_changed_while_paging), ("state before commit", t_state_before_commit),
+                 ("changed while paging", t_changed_while_paging),
+                 ("first sync requests", t_first_sync_requests), ("state before commit", t_state_before_commit),
                  ("same gencount", t_digest_same_gencount), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
     # CREDSYNC_CLIENT_CASES="one request,same gencount" runs only those (debugging).
     only = os.environ.get("CREDSYNC_CLIENT_CASES")
