@@ -328,6 +328,46 @@ def t_changed_while_paging():
     check("changed while paging: both devices converge", a.state() == b.state())
 
 
+def t_gone_back_while_paging():
+    """The server goes back (restored to an older dump) while a new device
+    pages its first sync: the next page is a 410, the sync's transaction is
+    rolled back and the listing starts over (client/src/sync.cpp,
+    full_resync_into_empty). Nothing of the abandoned pages stays."""
+    a, b = account(2, "paging-back")
+    for n in range(10):
+        a.add(f"o{n}", f"pw-o-{n}", notes="n" * 300)
+    synced(a)
+    dump = os.path.join(stack.work, f"{a.user}.dump")
+    stack.dump(dump)  # gencount 10: o0..o9
+    for n in range(110):
+        a.add(f"p{n}", f"pw-p-{n}", notes="n" * 300)
+    synced(a)  # gencount 120, in several pages
+    pause = os.path.join(stack.work, "listing-pause-back")
+
+    def paused_sync():
+        p = b.spawn("--json", "sync", env={"CREDSYNC_TEST_LISTING_PAUSE": pause})
+        paused = wait_for(lambda: os.path.exists(pause), timeout=30)
+        stack.restore(dump)  # b's next page starts past gencount 10: 410
+        os.remove(pause)
+        out, err = p.communicate(timeout=120)
+        return paused, p.returncode, out, err
+
+    (paused, rc, out, err), reqs = requests_during(paused_sync)
+    gone = [i for i, x in enumerate(reqs) if "/pull " in x and " 410 " in x]
+    check("gone back while paging: the first sync paused after its first page, met a 410 and finished",
+          paused and rc == 0 and len(gone) > 0, (paused, rc, out, err, reqs))
+    srv = set(stack.live_items(a.user).get("default", {}))
+    st = b.state()
+    check("gone back while paging: it holds what the restored server holds, nothing of the abandoned pages",
+          len(srv) == 10 and set(st) == srv and sorted(v["title"] for v in st.values()) == [f"o{n}" for n in range(10)],
+          (len(srv), sorted(v["title"] for v in st.values())))
+    check("gone back while paging: and paged again after the 410",
+          len(gone) > 0 and any("/pull " in x and " 200 " in x for x in reqs[gone[0]:]), reqs)
+    synced(a, b)  # a re-uploads what the server lost
+    check("gone back while paging: after a's re-upload both devices hold all 120 entries",
+          len(b.state()) == 120 and a.state() == b.state(), len(b.state()))
+
+
 def t_first_sync_requests():
     """A sync that only pulls needs none of the server's push limits: a new
     device's first sync does not ask for them (GET /v1/account); its first
@@ -509,7 +549,7 @@ def t_https():
 for name, fn in [("example", t_example), ("too large", t_too_large), ("https", t_https), ("offline", t_offline), ("merge", t_merge), ("edit beats delete", t_edit_beats_delete),
                  ("paging", t_paging), ("expired", t_expired), ("outbox", t_outbox), ("kill", t_kill_mid_pull),
                  ("digest", t_digest_tamper), ("one request", t_one_request), ("full resync digest", t_full_resync_digest),
-                 ("changed while paging", t_changed_while_paging),
+                 ("changed while paging", t_changed_while_paging), ("gone back while paging", t_gone_back_while_paging),
                  ("first sync requests", t_first_sync_requests), ("state before commit", t_state_before_commit),
                  ("same gencount", t_digest_same_gencount), ("zones and watch", t_zones_and_watch), ("two syncs", t_two_syncs)]:
     # CREDSYNC_CLIENT_CASES="one request,same gencount" runs only those (debugging).
