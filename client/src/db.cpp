@@ -147,17 +147,35 @@ void Db::exec(const std::string &sql)
     }
 }
 
-Txn::Txn(Db &db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+// synchronous can only change outside a transaction: set before BEGIN,
+// back to FULL (db.cpp's default) after COMMIT or ROLLBACK.
+Txn::Txn(Db &db, Commit kind) : db_(db), kind_(kind)
+{
+    if (kind_ == Commit::replaceable) db_.exec("PRAGMA synchronous=NORMAL");
+    try {
+        db_.exec("BEGIN IMMEDIATE");
+    } catch (...) {
+        end(nullptr);
+        throw;
+    }
+}
 
 Txn::~Txn()
 {
-    if (!done_) sqlite3_exec(db_.raw(), "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!done_) end("ROLLBACK");
 }
 
 void Txn::commit()
 {
     db_.exec("COMMIT");
     done_ = true;
+    end(nullptr);
+}
+
+void Txn::end(const char *sql) noexcept
+{
+    if (sql) sqlite3_exec(db_.raw(), sql, nullptr, nullptr, nullptr);
+    if (kind_ == Commit::replaceable) sqlite3_exec(db_.raw(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
 }
 
 }  // namespace credsync

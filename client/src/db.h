@@ -59,16 +59,29 @@ private:
     sqlite3 *db_ = nullptr;
 };
 
+// What a transaction's COMMIT waits for. durable: the disk (synchronous=FULL:
+// once it returns, a power cut cannot take it back). replaceable: the OS only
+// (synchronous=NORMAL, WAL mode): a crash of the process loses nothing, a
+// power cut may take the whole transaction back (never part of it), and the
+// next durable commit makes it durable too (it syncs the whole WAL). Only for
+// transactions that hold nothing but what the server holds anyway (pulled
+// records, cursors, a digest verified): taken back, it is pulled again. A
+// first sync's 7 MB are then written back by the OS in its own time instead
+// of making the sync wait (docs/client.md, "Speed").
+enum class Commit { durable, replaceable };
+
 // BEGIN IMMEDIATE (takes the write lock at once, so a read-modify-write cannot
 // interleave with another process) ... COMMIT; rolled back if not committed.
 class Txn {
 public:
-    explicit Txn(Db &db);
+    explicit Txn(Db &db, Commit kind = Commit::durable);
     ~Txn();
     void commit();
 
 private:
+    void end(const char *sql) noexcept;
     Db &db_;
+    const Commit kind_;
     bool done_ = false;
 };
 

@@ -225,7 +225,8 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
             z.verified_cursor = z.cursor;
             z.server_gencount = g;
             {
-                Txn t(store_.db());
+                // A verification taken back by a power cut is done again.
+                Txn t(store_.db(), Commit::replaceable);
                 store_.put(z);
                 t.commit();
             }
@@ -586,8 +587,9 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
     // the busy timeout), and a sync cut short leaves the zone as it was.
     const int64_t old_cursor = z.cursor;
     for (int attempt = 0;; attempt++) {
+        // Nothing but what the server holds: not waited for on disk.
         std::optional<Txn> t;
-        t.emplace(store_.db());
+        t.emplace(store_.db(), Commit::replaceable);
         bool empty = true;
         store_.for_each_state(z.zone, [&](const ItemState &) { empty = false; });
         if (!empty) return false;  // an add since the first look: the usual way

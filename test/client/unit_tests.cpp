@@ -6,6 +6,7 @@
 // "login-proof ...", a login key and signature (see main()).
 #include "content.h"
 #include "crypto.h"
+#include "db.h"
 #include "digest.h"
 #include "error.h"
 #include "names.h"
@@ -19,6 +20,8 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <cstdlib>
+#include <unistd.h>
 #include <optional>
 #include <random>
 #include <string>
@@ -532,6 +535,62 @@ static void t_names()
                                                  !valid_device_id("../x") && !valid_device_id(""));
 }
 
+// A replaceable transaction commits with synchronous=NORMAL and leaves the
+// connection at FULL after it, committed, rolled back or failed: every other
+// commit must still wait for the disk.
+static void t_replaceable_commit()
+{
+    char dir[] = "/tmp/credsync-unit-XXXXXX";
+    if (!mkdtemp(dir)) {
+        check("replaceable commit: a scratch directory", false);
+        return;
+    }
+    const std::string path = std::string(dir) + "/t.db";
+    bool ok = true;
+    {
+        Db db(path);
+        auto level = [&] {
+            Stmt s(db.raw(), "PRAGMA synchronous");
+            s.step();
+            return s.int64(0);
+        };
+        db.exec("CREATE TABLE t (x INTEGER)");
+        ok = ok && level() == 2;  // FULL
+        {
+            Txn t(db, Commit::replaceable);
+            ok = ok && level() == 1;  // NORMAL while it lasts
+            db.exec("INSERT INTO t VALUES (1)");
+            t.commit();
+        }
+        ok = ok && level() == 2;
+        {
+            Txn t(db, Commit::replaceable);
+            db.exec("INSERT INTO t VALUES (2)");
+        }  // rolled back
+        ok = ok && level() == 2;
+        try {
+            Txn t(db, Commit::replaceable);
+            db.exec("INSERT INTO nowhere VALUES (3)");
+            t.commit();
+        } catch (const Error &) {
+        }
+        ok = ok && level() == 2;
+        {
+            Txn t(db);
+            ok = ok && level() == 2;
+            t.commit();
+        }
+        Stmt s(db.raw(), "SELECT group_concat(x) FROM t");
+        s.step();
+        ok = ok && s.text(0) == "1";
+    }
+    for (const char *f : {"/t.db", "/t.db-wal", "/t.db-shm"}) ::unlink((std::string(dir) + f).c_str());
+    ::rmdir(dir);
+    check("replaceable commit: synchronous=NORMAL only for its transaction, FULL again after a commit, a rollback "
+          "or a failure",
+          ok);
+}
+
 int main(int argc, char **argv)
 {
     crypto::init();
@@ -579,5 +638,6 @@ int main(int argc, char **argv)
     t_names();
     t_digest_remove();
     t_uuid_parse();
+    t_replaceable_commit();
     return failures ? 1 : 0;
 }
