@@ -65,10 +65,14 @@ constexpr size_t kInsertRows = 64;
 
 // An INSERT of n new items: ?1 the zone, then each row's item, gencount and
 // blob; the empty blobs are put()'s markers for "current = base" and "last
-// known = current".
+// known = current". OR FAIL: an item already there stops the statement with
+// an error and keeps the rows before it (the caller's transaction is rolled
+// back then), so SQLite keeps no statement journal to undo them: with the
+// default (ABORT) it copied every index page a statement touched into a
+// temporary file, 28 MB for a first sync of 10,000 entries.
 std::string insert_new_sql(size_t n)
 {
-    std::string s = "INSERT INTO items (zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty) VALUES ";
+    std::string s = "INSERT OR FAIL INTO items (zone, item, base_gen, base_blob, base_bad, cur_blob, last_blob, dirty) VALUES ";
     for (size_t i = 0; i < n; i++) {
         const size_t p = 2 + 3 * i;
         if (i) s += ", ";
