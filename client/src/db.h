@@ -54,6 +54,12 @@ public:
 
     void exec(const std::string &sql);
     sqlite3 *raw() const { return db_; }
+    // Writes the open transaction's changed pages to the WAL now, without
+    // committing (a rollback still drops them), keeping them cached: a
+    // transaction written to over a while then commits only its last
+    // changes. Best effort: whatever is left is written by the commit, which
+    // reports any failure.
+    void write_dirty_pages() noexcept { sqlite3_db_cacheflush(db_); }
 
 private:
     sqlite3 *db_ = nullptr;
