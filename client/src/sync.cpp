@@ -136,8 +136,13 @@ void SyncEngine::sync_zone(const std::string &zone, bool full, SyncStats &stats,
 {
     try {
         ZoneRow z = store_.zone_or_new(zone);
-        if (full && z.resync.empty()) z.resync = "forced";
-        {
+        // A --full resync is written down before it starts, so that one cut
+        // short is finished by the next sync. Nothing else needs writing
+        // yet: a zone's row is written with its first change (a page, a
+        // resync's result, a push), and a new zone's first sync starts
+        // without a commit of its own.
+        if (full && z.resync.empty()) {
+            z.resync = "forced";
             Txn t(store_.db());
             store_.put(z);
             t.commit();
