@@ -78,6 +78,7 @@ OTHER_FLAGS = {
     "--verify": "dpkg", "--start": "pg_createcluster", "--now": "systemctl enable/disable",
     "--cflags": "pkg-config", "--libs": "pkg-config",
     "--tid": "perf report", "--seccomp-bpf": "strace",
+    "--tool": "valgrind", "--separate-threads": "valgrind (callgrind)",
 }
 
 PGXS_TARGETS = {"all", "install", "installcheck", "clean", "uninstall", "installdirs"}
