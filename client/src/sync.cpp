@@ -265,7 +265,9 @@ SyncEngine::Flush SyncEngine::flush_outbox(ZoneRow &z, SyncStats &stats)
         store_.put(z);
         t.commit();
         if (s == 409) return Flush::conflict;
-        if (s == 413) store_.set_meta("limits", std::nullopt);  // read the server's limits again next time
+        // The server's limits may have changed: read again (now, if this
+        // sync has not asked for them yet), and the batch halved.
+        if (s == 413) store_.set_meta("limits", std::nullopt);
         if (s == 413 && records.size() > 1) {
             push_limits().batch_records = std::max<int>(1, static_cast<int>(records.size()) / 2);
             return Flush::retry;
@@ -379,7 +381,7 @@ bool SyncEngine::pull_incremental(ZoneRow &z, SyncStats &stats)
     for (;;) {
         PulledPage page;
         try {
-            page = parse_page(api_.pull_text(z.zone, z.cursor, kPullPage, false));
+            page = parse_page(api_.pull_text(z.zone, z.cursor, pull_page_, false));
         } catch (const HttpError &e) {
             if (e.status() != 410) throw;
             std::string reason = e.detail().value("reason", "");
@@ -437,7 +439,7 @@ void SyncEngine::full_resync(ZoneRow &z, Mode mode, SyncStats &stats)
             // Items the mirror lacks are opened on the listing's thread;
             // one the mirror holds only if it differs (apply_remote, below),
             // as most will not.
-            Listing listing(api_, keys_, z.zone, kPullPage,
+            Listing listing(api_, keys_, z.zone, pull_page_,
                             [&mine](const std::string &item) { return !mine.count(item); });
             OpenedPage page;
             while (listing.next(page)) {
@@ -627,7 +629,7 @@ bool SyncEngine::full_resync_into_empty(ZoneRow &z, Mode mode, SyncStats &stats)
             // fetcher right after the last page, while this thread still
             // stores the last pages (sync_zone() takes it).
             Listing listing(
-                api_, keys_, z.zone, kPullPage, [](const std::string &) { return true; }, false, true);
+                api_, keys_, z.zone, pull_page_, [](const std::string &) { return true; }, false, true);
             OpenedPage page;
             // New items of this page stored as they came, not written yet:
             // written before any other record of the page is applied and at

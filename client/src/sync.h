@@ -18,15 +18,16 @@
 namespace credsync {
 
 // The server's limits on a push (GET /v1/account), asked for when there is
-// something to push: a sync that only pulls, such as a new device's first,
-// makes no request for them.
+// something to push and the home does not hold them: a sync that only pulls,
+// such as a new device's first, makes no request for them.
 struct SyncLimits {
     int batch_records = 500;        // at most the server's max_batch_records
     size_t body_bytes = 4 << 20;    // a push body stays under this
 };
 
-// Records per pull page: the protocol's default, which every server takes
-// (limit up to 10000, docs/protocol.md), so no need to ask for its limits.
+// Records per pull page at most: the protocol's default, which every server
+// takes (limit up to 10000, docs/protocol.md, unless its max_pull_records
+// says less).
 constexpr int kPullPage = 1000;
 
 struct SyncCallbacks {
@@ -54,10 +55,12 @@ struct SyncStats {
 
 class SyncEngine {
 public:
-    // push_limits: the server's, called at most once, when there is
-    // something to push.
-    SyncEngine(Store &store, Api &api, Keyring &keys, std::function<SyncLimits()> push_limits, SyncCallbacks cb)
-        : store_(store), api_(api), keys_(keys), load_push_limits_(std::move(push_limits)), cb_(std::move(cb))
+    // pull_page: records per pull page (at most kPullPage). push_limits: the
+    // server's, called at most once, when there is something to push.
+    SyncEngine(Store &store, Api &api, Keyring &keys, int pull_page, std::function<SyncLimits()> push_limits,
+               SyncCallbacks cb)
+        : store_(store), api_(api), keys_(keys), pull_page_(pull_page), load_push_limits_(std::move(push_limits)),
+          cb_(std::move(cb))
     {
     }
     // Syncs every zone this device or the server knows. full: a full resync
@@ -119,6 +122,7 @@ private:
     Api &api_;
     Keyring &keys_;
     SyncLimits &push_limits();
+    const int pull_page_;
     std::function<SyncLimits()> load_push_limits_;
     std::optional<SyncLimits> push_limits_;
     SyncCallbacks cb_;

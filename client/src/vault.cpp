@@ -272,20 +272,57 @@ struct Vault::Impl {
                         st().meta_text("name").value_or("NAME") + "'");
     }
 
-    SyncLimits limits()
+    // The server's limits (GET /v1/account's "limits"), as kept in the home:
+    // learnt at login (learn_limits) or at a push (push_limits), forgotten
+    // after a 413 (sync.cpp).
+    json cached_limits()
     {
-        SyncLimits l;
         json j;
         if (auto t = st().meta_text("limits")) j = json::parse(*t, nullptr, false);
-        if (!j.is_object()) {
+        return j.is_object() ? j : json();
+    }
+
+    static long long limit(const json &j, const char *k, long long dflt)
+    {
+        return j.is_object() && j.contains(k) && j[k].is_number_integer() ? j[k].get<long long>() : dflt;
+    }
+
+    // Asked for when a home logs in, online anyway: add and edit then refuse
+    // an entry the server would not take (max_blob_bytes) even on a device
+    // that has only pulled, and a sync that only pulls needs no request for
+    // them. Best effort: a login does not fail for them (a push asks again).
+    void learn_limits(const json &account)
+    {
+        json j = account.value("limits", json());
+        if (j.is_object()) st().set_meta("limits", j.dump());
+    }
+    void learn_limits()
+    {
+        try {
+            learn_limits(api().account());
+        } catch (const std::exception &) {
+        }
+    }
+
+    // Records per pull page: the protocol's default (kPullPage), or less if
+    // the server said so. Never a request.
+    int pull_page()
+    {
+        return static_cast<int>(std::clamp<long long>(limit(cached_limits(), "max_pull_records", kPullPage), 1, kPullPage));
+    }
+
+    // What a push needs: asked for if the home does not hold them.
+    SyncLimits push_limits()
+    {
+        json j = cached_limits();
+        if (j.is_null()) {
             j = api().account().value("limits", json::object());
             st().set_meta("limits", j.dump());
         }
-        auto num = [&](const char *k, long long dflt) {
-            return j.contains(k) && j[k].is_number_integer() ? j[k].get<long long>() : dflt;
-        };
-        l.batch_records = static_cast<int>(std::clamp<long long>(num("max_batch_records", 500), 1, 500));
-        l.body_bytes = static_cast<size_t>(std::clamp<long long>(num("max_body_bytes", 8 << 20) / 2, 64 << 10, 8 << 20));
+        SyncLimits l;
+        l.batch_records = static_cast<int>(std::clamp<long long>(limit(j, "max_batch_records", 500), 1, 500));
+        l.body_bytes =
+            static_cast<size_t>(std::clamp<long long>(limit(j, "max_body_bytes", 8 << 20) / 2, 64 << 10, 8 << 20));
         return l;
     }
 };
@@ -349,6 +386,7 @@ void Vault::signup(const std::string &name, const std::string &password, const s
     }
     I.establish(name, as_text(resp.at("user")), as_text(resp.value("device", json())), as_text(resp.at("token")), master,
                 salt, kdf->to_json(), wrapped, device_label);
+    I.learn_limits();
 }
 
 void Vault::login(const std::string &name, const std::string &password, const std::string &device_label)
@@ -392,6 +430,7 @@ void Vault::login(const std::string &name, const std::string &password, const st
                     "account data was altered)");
     I.establish(name, as_text(resp.at("user")), as_text(resp.value("device", json())), as_text(resp.at("token")), *master,
                 salt, kdf.to_json(), wrapped, device_label);
+    I.learn_limits();
 }
 
 void Vault::attach(const std::string &token, const std::string &device_label, const std::string &key_from_home)
@@ -424,6 +463,7 @@ void Vault::attach(const std::string &token, const std::string &device_label, co
     }
     if (!master) throw Error(Error::Kind::local, "a damaged master key");
     I.establish(user, user, "", token, *master, std::nullopt, std::nullopt, std::nullopt, device_label);
+    I.learn_limits(acct);
 }
 
 std::string Vault::logout(bool force)
@@ -640,7 +680,7 @@ SyncResult Vault::sync(const SyncOptions &options)
     cb.progress = options.on_progress;
     SyncStats stats;
     try {
-        SyncEngine engine(I.st(), I.api(), *I.keys, [&I] { return I.limits(); }, cb);
+        SyncEngine engine(I.st(), I.api(), *I.keys, I.pull_page(), [&I] { return I.push_limits(); }, cb);
         engine.sync_all(options.full, stats);
     } catch (const HttpError &e) {
         if (e.status() == 401) I.rethrow_unauthorized();

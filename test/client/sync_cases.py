@@ -7,6 +7,7 @@ Prints ok/not ok lines."""
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -369,24 +370,36 @@ def t_gone_back_while_paging():
 
 
 def t_first_sync_requests():
-    """A sync that only pulls needs none of the server's push limits: a new
-    device's first sync does not ask for them (GET /v1/account); its first
-    push does, once, and keeps them."""
+    """The server's limits (GET /v1/account) are learnt at login: a new
+    device's first sync asks for nothing but the zone list, the pages and the
+    zone's state, and neither does its first push. A home that does not hold
+    them (forgotten after a 413, or logged in by an older client) asks at its
+    next push, once, and keeps them; a sync that only pulls never asks."""
     a, b = account(2, "firstreq")
     for n in range(3):
         a.add(f"r{n}", f"pw-r-{n}")
     synced(a)
     r, reqs = requests_during(b.sync)
-    check("first sync requests: a new device's first sync does not ask for the push limits (no GET /v1/account)",
+    check("first sync requests: a new device's first sync does not ask for the server's limits (no GET /v1/account)",
           r.rc == 0 and r.json()["pulled"] == 3 and not any("/v1/account" in x for x in reqs)
           and any("/pull" in x for x in reqs), (r, reqs))
     b.add("r3", "pw-r-3")
     r, reqs = requests_during(b.sync)
-    check("first sync requests: its first push asks for them once",
-          r.rc == 0 and r.json()["pushed"] == 1 and sum("GET /v1/account " in x for x in reqs) == 1, (r, reqs))
-    b.add("r4", "pw-r-4")
+    check("first sync requests: nor does its first push (the login learnt them)",
+          r.rc == 0 and r.json()["pushed"] == 1 and not any("/v1/account" in x for x in reqs), (r, reqs))
+    forget_limits(b)
+    a.add("r4", "pw-r-4")
+    synced(a)
     r, reqs = requests_during(b.sync)
-    check("first sync requests: and keeps them (the next push does not ask again)",
+    check("first sync requests: a home without them does not ask when it only pulls",
+          r.rc == 0 and r.json()["pulled"] == 1 and not any("/v1/account" in x for x in reqs), (r, reqs))
+    b.add("r5", "pw-r-5")
+    r, reqs = requests_during(b.sync)
+    check("first sync requests: it asks at its next push, once",
+          r.rc == 0 and r.json()["pushed"] == 1 and sum("GET /v1/account " in x for x in reqs) == 1, (r, reqs))
+    b.add("r6", "pw-r-6")
+    r, reqs = requests_during(b.sync)
+    check("first sync requests: and keeps them (the push after does not ask again)",
           r.rc == 0 and r.json()["pushed"] == 1 and not any("/v1/account" in x for x in reqs), (r, reqs))
 
 
@@ -491,8 +504,18 @@ def t_example():
           len(e) == 1 and e[0]["password"] == "a new password" and len(e[0]["history"]) == 1, e)
 
 
+def forget_limits(dev):
+    """Removes the server's limits the home learnt at login (a home logged in
+    by an older client, or after a 413)."""
+    db = sqlite3.connect(os.path.join(dev.home, "credsync.db"))
+    db.execute("DELETE FROM meta WHERE key = 'limits'")
+    db.commit()
+    db.close()
+
+
 def t_too_large():
     a, b = account(2, "large")
+    forget_limits(a)  # so that add lets the big entry through and the server refuses it (413)
     small1 = a.add("small one", "s1")
     big = a.add("big one", "b1", notes="n" * 70000)  # pads to 128 KiB, over the suite's 64 kB max_blob_bytes
     small2 = a.add("small two", "s2")
@@ -502,6 +525,9 @@ def t_too_large():
     synced(b)
     st = b.state()
     check("too large: the other entries were pushed all the same", small1 in st and small2 in st and big not in st, list(st))
+    r = b.run("add", "huge on b", "--notes", "x" * 70000)
+    check("too large: a device that has only logged in and pulled refuses it too (its login learnt the limits)",
+          r.rc == 1 and "too large" in r.err, r)
     a.edit(big, notes="short now")
     synced(a, b)
     check("too large: once shortened it syncs", b.json("show", big)["notes"] == "short now")
