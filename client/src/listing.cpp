@@ -1,5 +1,6 @@
 #include "listing.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,11 +13,13 @@ namespace {
 // Test hook: CREDSYNC_TEST_LISTING_PAUSE=FILE makes the fetcher, after the
 // first page, create FILE and wait (at most 60 s) until it is removed, so
 // that a test can write to the zone while a device pages
-// (test/client/sync_cases.py, "changed while paging").
+// (test/client/sync_cases.py, "changed while paging"). Once per process: a
+// listing started over (after a 410) does not wait again.
 void test_pause()
 {
+    static std::atomic<bool> done{false};
     const char *path = std::getenv("CREDSYNC_TEST_LISTING_PAUSE");
-    if (!path || !*path) return;
+    if (!path || !*path || done.exchange(true)) return;
     if (FILE *f = std::fopen(path, "w")) std::fclose(f);
     struct stat st;
     for (int i = 0; i < 6000 && ::stat(path, &st) == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
