@@ -235,7 +235,13 @@ bool check_entry(const Key &zone_key, const Bytes &ad, const Bytes &blob, bool (
     auto padded = aead_open(zone_key, ad, blob);
     if (!padded) return false;
     auto len = unpadded_length(*padded);
-    const bool ok = len && check(std::string_view(reinterpret_cast<const char *>(padded->data()), *len));
+    bool ok = false;
+    try {
+        ok = len && check(std::string_view(reinterpret_cast<const char *>(padded->data()), *len));
+    } catch (...) {
+        sodium_memzero(padded->data(), padded->size());
+        throw;
+    }
     sodium_memzero(padded->data(), padded->size());
     return ok;
 }

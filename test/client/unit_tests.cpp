@@ -536,8 +536,9 @@ static void t_names()
 }
 
 // A replaceable transaction commits with synchronous=NORMAL and leaves the
-// connection at FULL after it, committed, rolled back or failed: every other
-// commit must still wait for the disk.
+// connection at FULL after it, committed, rolled back or failed (in a
+// statement, in BEGIN, in COMMIT): every other commit must still wait for the
+// disk.
 static void t_replaceable_commit()
 {
     char dir[] = "/tmp/credsync-unit-XXXXXX";
@@ -555,6 +556,8 @@ static void t_replaceable_commit()
             return s.int64(0);
         };
         db.exec("CREATE TABLE t (x INTEGER)");
+        db.exec("CREATE TABLE p (id INTEGER PRIMARY KEY)");
+        db.exec("CREATE TABLE c (pid INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED)");
         ok = ok && level() == 2;  // FULL
         {
             Txn t(db, Commit::replaceable);
@@ -575,6 +578,28 @@ static void t_replaceable_commit()
         } catch (const Error &) {
         }
         ok = ok && level() == 2;
+        bool begin_failed = false, commit_failed = false;
+        {
+            Db other(path);  // holds the write lock: BEGIN IMMEDIATE fails at once
+            other.exec("BEGIN IMMEDIATE");
+            sqlite3_busy_timeout(db.raw(), 0);
+            try {
+                Txn t(db, Commit::replaceable);
+            } catch (const Error &) {
+                begin_failed = true;
+            }
+            sqlite3_busy_timeout(db.raw(), 30000);
+            other.exec("ROLLBACK");
+        }
+        ok = ok && begin_failed && level() == 2;
+        try {
+            Txn t(db, Commit::replaceable);
+            db.exec("INSERT INTO c VALUES (99)");  // checked at COMMIT, which fails
+            t.commit();
+        } catch (const Error &) {
+            commit_failed = true;
+        }
+        ok = ok && commit_failed && level() == 2;
         {
             Txn t(db);
             ok = ok && level() == 2;
@@ -583,11 +608,14 @@ static void t_replaceable_commit()
         Stmt s(db.raw(), "SELECT group_concat(x) FROM t");
         s.step();
         ok = ok && s.text(0) == "1";
+        Stmt n(db.raw(), "SELECT count(*) FROM c");
+        n.step();
+        ok = ok && n.int64(0) == 0;
     }
     for (const char *f : {"/t.db", "/t.db-wal", "/t.db-shm"}) ::unlink((std::string(dir) + f).c_str());
     ::rmdir(dir);
     check("replaceable commit: synchronous=NORMAL only for its transaction, FULL again after a commit, a rollback "
-          "or a failure",
+          "or a failure (in a statement, in BEGIN, in COMMIT)",
           ok);
 }
 
