@@ -5,6 +5,8 @@
 #   BENCH_QUICK=1 bash bench/run.sh    small datasets, 2 s runs, 1 round (~3 minutes)
 #   BENCH_ONLY=t1,t3 bash bench/run.sh only some targets (t1..t6, cpu, profile, client)
 #   BENCH_DOC=0                        do not rewrite docs/performance.md
+#                                      (the default with BENCH_ONLY: a partial
+#                                      run would replace the whole page)
 #   BENCH_KEEP=1                       keep the cluster (its path is printed)
 #   BENCH_PROXY_REV=HEAD               measure the proxy built from that commit
 #                                      (git archive) instead of proxy/credsync-proxy
@@ -174,7 +176,11 @@ echo "loadavg at end: $(cat /proc/loadavg)" >>"$RES/machine.txt"
 
 # --- report ---
 args=()
-[ "${BENCH_DOC:-1}" = 1 ] && args+=(--doc docs/performance.md)
+# A run of some targets only does not rewrite the page unless BENCH_DOC=1:
+# report.py writes the whole page from this run's results.
+doc_default=1
+[ -n "${BENCH_ONLY:-}" ] && doc_default=0
+[ "${BENCH_DOC:-$doc_default}" = 1 ] && args+=(--doc docs/performance.md)
 python3 bench/report.py "$RES" "${args[@]}"
 rm -f "$RES/tokens.txt"  # bearer tokens of a throwaway cluster: not kept
 log "results in ${RES#$ROOT/}"
