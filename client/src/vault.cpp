@@ -185,11 +185,9 @@ struct Vault::Impl {
 
     size_t max_blob_bytes()
     {
-        if (auto l = st().meta_text("limits")) {
-            json j = json::parse(*l, nullptr, false);
-            if (j.is_object() && j.contains("max_blob_bytes") && j["max_blob_bytes"].is_number_unsigned())
-                return j["max_blob_bytes"].get<size_t>();
-        }
+        json j = cached_limits();
+        if (j.is_object() && j.contains("max_blob_bytes") && j["max_blob_bytes"].is_number_unsigned())
+            return j["max_blob_bytes"].get<size_t>();
         return 1 << 20;
     }
 
